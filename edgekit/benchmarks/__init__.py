@@ -1,0 +1,1 @@
+"""Latency, accuracy and drift against the Keras reference; reports."""

@@ -1,0 +1,172 @@
+"""The `edgekit` command: wiring only. Each command parses options, calls one library function,
+prints its result and exits. Heavy libraries are imported inside the commands that need them."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from edgekit.data import DatasetName
+from edgekit.errors import EdgekitError
+from edgekit.models import MODELS, ModelName
+
+app = typer.Typer(
+    name="edgekit",
+    help="Train a small Keras model, convert it for the edge (TFLite, ONNX), run it and benchmark it honestly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)  # errors and notes stay one line each, whatever the width
+
+DEFAULT_RUNS = Path("edgekit-runs")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RichReporter:
+    """The CLI's Reporter: a rich progress bar for tasks, yellow lines on stderr for notices."""
+
+    def __init__(self, console: Console = err) -> None:
+        self.console = console
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def start(self, description: str, total: int | None) -> None:
+        self.finish()
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"), console=self.console, transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(description, total=total, info="")
+
+    def advance(self, steps: int = 1, info: str = "") -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=steps, info=info)
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def notice(self, message: str) -> None:
+        self.console.print(f"[yellow]note:[/] {message}", highlight=False)
+
+
+def handles_errors(command: F) -> F:
+    """Turn edgekit's own errors into one line (plus a hint) and their exit code; bugs keep tracebacks."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except EdgekitError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            if exc.hint:
+                err.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("[bold red]interrupted[/]: nothing half-written was left as finished")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder with the dataset's IDX .gz files or Keras .npz "
+                 "(also EDGEKIT_DATA_DIR). Without it: Keras' cache, then a download, then the offline sample."),
+]
+OfflineOption = Annotated[bool, typer.Option("--offline", help="Never try to download a dataset (also EDGEKIT_OFFLINE=1).")]
+
+
+@app.command()
+@handles_errors
+def train(
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="Architecture to train.")] = ModelName("dense"),  # type: ignore[arg-type]
+    dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Dataset to train on.")] = DatasetName.MNIST,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs (early stopping may end sooner). "
+                                               "Default: the model's own (dense 40, cnn 40).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Images per training step.")] = 32,
+    seed: Annotated[int, typer.Option(help="Seed for weights, shuffling and augmentation.")] = 0,
+    augment: Annotated[bool, typer.Option(help="Random shifts of up to 2 pixels while training.")] = True,
+    max_train_images: Annotated[int | None, typer.Option(help="Use only the first N training images (quick runs).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder. Default: edgekit-runs/MODEL-DATASET.")] = None,
+    data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Train a model and keep it as the Keras reference, with history, plots and a manifest."""
+    from edgekit.train import TrainConfig
+    from edgekit.train import train as run_training
+
+    spec = MODELS[model.value]
+    config = TrainConfig(
+        model=model.value, dataset=dataset.value, epochs=spec.default_epochs if epochs is None else epochs, batch_size=batch_size,
+        seed=seed, learning_rate=spec.learning_rate, augment=augment, max_train_images=max_train_images,
+    )
+    config.validate()
+    target = out_dir or DEFAULT_RUNS / f"{model.value}-{dataset.value}"
+    result = run_training(config, target, data_dir=data_dir, offline=offline or None, reporter=RichReporter())
+    print_train_result(result)
+
+
+def print_train_result(result: Any) -> None:
+    """The summary table at the end of a training run."""
+    table = Table(title=f"{result.model} on {result.dataset['name']} ({result.dataset['source']}), {result.device}")
+    for column in ("params", "epochs", "best", "train acc", "val acc", "test acc", "time"):
+        table.add_column(column, justify="right", no_wrap=True)
+    m = result.metrics
+    table.add_row(f"{result.params:,}", str(result.epochs_run), str(result.best_epoch),
+                  f"{m['train_accuracy']:.2%}", f"{m['val_accuracy']:.2%}", f"{m['test_accuracy']:.2%}",
+                  f"{result.seconds:.1f} s")
+    out.print(table)
+    out.print(f"run folder: {result.run_dir}  (model {result.model_path.name}, manifest {result.manifest_path.name})")
+
+
+@app.command()
+@handles_errors
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Show versions, GPU, installed extras and known-bad combinations; exit 1 if something is broken."""
+    import json
+
+    from edgekit.doctor import FAIL, WARN, run_doctor
+
+    report = run_doctor()
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    else:
+        out.print(f"Python {report.python} on {report.platform}; GPU: {report.gpu}")
+        versions = Table(title="libraries", show_header=False)
+        for name, v in report.versions.items():
+            versions.add_row(name, v or "[dim]not installed[/]")
+        out.print(versions)
+        out.print("extras: " + ", ".join(f"{k} {v}" for k, v in report.extras.items()))
+        checks = Table(title="checks")
+        for column in ("check", "status", "detail", "fix"):
+            checks.add_column(column, overflow="fold")
+        colour = {FAIL: "red", WARN: "yellow"}
+        for c in report.checks:
+            checks.add_row(c.name, f"[{colour.get(c.status, 'green')}]{c.status}[/]", c.detail, c.fix)
+        out.print(checks)
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

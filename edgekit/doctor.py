@@ -1,0 +1,164 @@
+"""`edgekit doctor`: what is installed, whether it works together, and how to fix what does not."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from edgekit.io import package_version
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+# What each extra needs, as (distribution, import name); a distribution in a tuple is any-of.
+EXTRAS: dict[str, list[tuple[tuple[str, ...], str]]] = {
+    "base": [(("numpy",), "numpy"), (("typer",), "typer"), (("rich",), "rich"), (("pillow",), "PIL"),
+             (("ai-edge-litert",), "ai_edge_litert.interpreter")],
+    "train": [(("tensorflow-cpu", "tensorflow"), "tensorflow"), (("keras",), "keras"), (("tf2onnx",), "tf2onnx"),
+              (("onnx",), "onnx"), (("onnxruntime",), "onnxruntime"), (("matplotlib",), "matplotlib"),
+              (("mlxtend",), "mlxtend.data")],
+    "test": [(("pytest",), "pytest")],
+}
+
+REPORTED = ("numpy", "tensorflow", "tensorflow-cpu", "keras", "tf-keras", "tf2onnx", "onnx", "onnxruntime",
+            "ai-edge-litert", "tflite-runtime", "protobuf", "typer", "rich", "pillow", "matplotlib", "mlxtend")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report."""
+
+    name: str
+    status: str  # ok, warn, fail
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """Everything `edgekit doctor` found."""
+
+    python: str
+    platform: str
+    versions: dict[str, str | None]
+    extras: dict[str, str]  # extra -> "complete", "partial" or "absent"
+    gpu: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.status != FAIL for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "healthy": self.healthy}
+
+
+def _major_minor(v: str | None) -> tuple[int, int] | None:
+    if not v:
+        return None
+    parts = v.split(".")
+    try:
+        return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    except ValueError:
+        return None
+
+
+def _try_import(module: str) -> str | None:
+    """None when the module imports, else the error text."""
+    try:
+        if module == "tensorflow":
+            from edgekit.tfcompat import import_tensorflow
+
+            import_tensorflow()
+        else:
+            importlib.import_module(module)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the finding we report
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
+
+
+def known_bad_combinations(versions: dict[str, str | None]) -> list[Check]:
+    """Version combinations that are known to break, with the fix (pure: testable on made-up versions)."""
+    checks: list[Check] = []
+    numpy = _major_minor(versions.get("numpy"))
+    if versions.get("tflite-runtime") and numpy and numpy >= (2, 0):
+        checks.append(Check(
+            "tflite-runtime + NumPy 2", WARN,
+            f"tflite-runtime {versions['tflite-runtime']} was built against NumPy 1 and fails at Interpreter() "
+            f"with NumPy {versions['numpy']}; edgekit prefers ai-edge-litert, so this only matters if forced",
+            "pip uninstall -y tflite-runtime && pip install ai-edge-litert",
+        ))
+    tf = versions.get("tensorflow") or versions.get("tensorflow-cpu")
+    tf_mm, keras_mm = _major_minor(tf), _major_minor(versions.get("keras"))
+    if versions.get("tensorflow") and versions.get("tensorflow-cpu") and \
+            versions["tensorflow"] != versions["tensorflow-cpu"]:
+        checks.append(Check(
+            "tensorflow + tensorflow-cpu", FAIL,
+            f"both tensorflow {versions['tensorflow']} and tensorflow-cpu {versions['tensorflow-cpu']} are "
+            "installed; they overwrite each other's files",
+            "pip uninstall -y tensorflow tensorflow-cpu && pip install 'edgekit[train]'",
+        ))
+    if tf_mm and tf_mm >= (2, 16) and keras_mm and keras_mm < (3, 0):
+        checks.append(Check(
+            "keras vs tensorflow", FAIL,
+            f"tensorflow {tf} needs Keras 3, but keras {versions['keras']} is installed",
+            "pip install 'keras>=3.10,<4'",
+        ))
+    if tf_mm and tf_mm < (2, 16) and keras_mm and keras_mm >= (3, 0):
+        checks.append(Check(
+            "keras vs tensorflow", FAIL,
+            f"tensorflow {tf} predates Keras 3, but keras {versions['keras']} is installed",
+            "pip install 'edgekit[train]' (tensorflow-cpu 2.21 with Keras 3)",
+        ))
+    if tf and not versions.get("keras"):
+        checks.append(Check("keras", FAIL, f"tensorflow {tf} is installed without keras", "pip install 'keras>=3.10,<4'"))
+    if versions.get("tf-keras") and tf_mm and versions.get("tf-keras", "").split(".")[:2] != tf.split(".")[:2]:
+        checks.append(Check(
+            "tf-keras vs tensorflow", WARN,
+            f"tf-keras {versions['tf-keras']} does not match tensorflow {tf}; edgekit uses Keras 3, "
+            "so only code that sets TF_USE_LEGACY_KERAS=1 is affected",
+            f"pip install 'tf-keras~={tf_mm[0]}.{tf_mm[1]}.0' or pip uninstall tf-keras",
+        ))
+    return checks
+
+
+def _gpu(versions: dict[str, str | None]) -> str:
+    if not (versions.get("tensorflow") or versions.get("tensorflow-cpu")):
+        return "unknown (TensorFlow not installed)"
+    from edgekit.tfcompat import import_tensorflow
+
+    try:
+        tf = import_tensorflow()
+    except Exception:  # noqa: BLE001 - reported by the import check
+        return "unknown (TensorFlow does not import)"
+    gpus = tf.config.list_physical_devices("GPU")
+    return ", ".join(g.name for g in gpus) if gpus else "none visible (CPU only)"
+
+
+def run_doctor() -> DoctorReport:
+    """Inspect the installation; never raises for a broken one, it reports it."""
+    versions = {name: package_version(name) for name in REPORTED}
+    checks: list[Check] = []
+    extras: dict[str, str] = {}
+    for extra, needs in EXTRAS.items():
+        present = [any(package_version(d) for d in dists) for dists, _ in needs]
+        extras[extra] = "complete" if all(present) else ("partial" if any(present) else "absent")
+        if extras[extra] == "absent" and extra != "base":
+            continue
+        for (dists, module), here in zip(needs, present):
+            if not here:
+                checks.append(Check(f"{extra}: {dists[0]}", FAIL, f"{dists[0]} is not installed",
+                                    f"pip install 'edgekit[{extra}]'" if extra != "base" else "pip install edgekit"))
+                continue
+            error = _try_import(module)
+            checks.append(Check(f"{extra}: import {module}", FAIL if error else OK, error or "imports"))
+    checks.extend(known_bad_combinations(versions))
+    return DoctorReport(
+        python=platform.python_version(),
+        platform=f"{platform.system()} {platform.machine()}",
+        versions=versions,
+        extras=extras,
+        gpu=_gpu(versions),
+        checks=checks,
+    )

@@ -1,0 +1,1 @@
+"""The on-device part: numpy and an interpreter, never TensorFlow."""

@@ -1,0 +1,251 @@
+"""Fit a registry model on a dataset and save it, with its history, plots and manifest, as a run folder."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.data import PREPROCESSING, Dataset, load_dataset, preprocess
+from edgekit.errors import UsageError
+from edgekit.io import ensure_dir, library_versions, sha256_file, write_json_atomic
+from edgekit.models import get_model_spec
+from edgekit.progress import Reporter, SilentReporter
+from edgekit.tfcompat import describe_device, import_tensorflow
+
+MODEL_FILE = "model.keras"
+MANIFEST_FILE = "manifest.json"
+HISTORY_FILE = "history.json"
+CURVES_FILE = "curves.png"
+SAMPLES_FILE = "test-predictions.png"
+
+EARLY_STOPPING_PATIENCE = 10
+MAX_SHIFT_PIXELS = 2  # augmentation: random translation of up to this many pixels each way
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run's outcome (it goes into the manifest)."""
+
+    model: str
+    dataset: str
+    epochs: int
+    batch_size: int = 32
+    seed: int = 0
+    learning_rate: float = 1e-3
+    augment: bool = True
+    max_train_images: int | None = None  # for quick runs and tests; None keeps every image
+
+    def validate(self) -> None:
+        """Reject values no run can use, before anything heavy is imported."""
+        if self.epochs < 1:
+            raise UsageError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.max_train_images is not None and self.max_train_images < 10:
+            raise UsageError(f"--max-train-images must be at least 10, got {self.max_train_images}")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced and measured."""
+
+    run_dir: Path
+    model_path: Path
+    manifest_path: Path
+    model: str
+    dataset: dict[str, Any]
+    params: int
+    epochs_run: int
+    best_epoch: int
+    metrics: dict[str, float]
+    seconds: float
+    device: str
+    plots: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("run_dir", "model_path", "manifest_path"):
+            out[key] = str(out[key])
+        return out
+
+
+def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.ndarray:
+    """Translate each (28, 28) image by a random whole number of pixels in [-max_shift, max_shift]."""
+    n, h, w = images.shape
+    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    dy = rng.integers(0, 2 * max_shift + 1, size=n)
+    dx = rng.integers(0, 2 * max_shift + 1, size=n)
+    rows = dy[:, None] + np.arange(h)[None, :]
+    cols = dx[:, None] + np.arange(w)[None, :]
+    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+def _batches(images: np.ndarray, labels: np.ndarray, config: TrainConfig) -> Any:
+    """A Keras PyDataset that reshuffles and re-augments every epoch, deterministically from the seed."""
+    import keras
+
+    class ShiftedBatches(keras.utils.PyDataset):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = 0
+
+        def __len__(self) -> int:
+            return int(np.ceil(len(images) / config.batch_size))
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+            order = np.random.default_rng([config.seed, self.epoch]).permutation(len(images))
+            picked = order[index * config.batch_size:(index + 1) * config.batch_size]
+            batch = images[picked]
+            if config.augment:
+                batch = shift_images(batch, np.random.default_rng([config.seed, self.epoch, index]), MAX_SHIFT_PIXELS)
+            return batch, labels[picked]
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+
+    return ShiftedBatches()
+
+
+def _progress_callback(reporter: Reporter, epochs: int) -> Any:
+    import keras
+
+    class ReportEpochs(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            logs = logs or {}
+            reporter.advance(
+                1,
+                f"loss {logs.get('loss', float('nan')):.4f} val_loss {logs.get('val_loss', float('nan')):.4f} "
+                f"val_acc {logs.get('val_accuracy', float('nan')):.4f}",
+            )
+
+    return ReportEpochs()
+
+
+def train(
+    config: TrainConfig,
+    out_dir: Path,
+    *,
+    data_dir: Path | None = None,
+    dataset: Dataset | None = None,
+    offline: bool | None = None,
+    reporter: Reporter | None = None,
+) -> TrainResult:
+    """Train ``config.model`` on ``config.dataset`` and write a complete run folder to ``out_dir``.
+
+    The manifest is written last and any previous one removed first, so a folder whose manifest
+    exists holds a finished run; the model file itself is written atomically.
+    """
+    reporter = reporter or SilentReporter()
+    config.validate()
+    spec = get_model_spec(config.model)
+    run_dir = ensure_dir(Path(out_dir))
+    if dataset is None:
+        dataset = load_dataset(config.dataset, data_dir, offline=offline, reporter=reporter)
+
+    tf = import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    device = describe_device()
+    reporter.notice(f"training {config.model} on {device}")
+
+    train_split = dataset.train
+    if config.max_train_images is not None:
+        train_split = type(train_split)(train_split.images[:config.max_train_images],
+                                        train_split.labels[:config.max_train_images])
+    x_train, y_train = preprocess(train_split.images), train_split.labels.astype(np.int32)
+    x_val, y_val = preprocess(dataset.validation.images), dataset.validation.labels.astype(np.int32)
+    x_test, y_test = preprocess(dataset.test.images), dataset.test.labels.astype(np.int32)
+
+    (run_dir / MANIFEST_FILE).unlink(missing_ok=True)  # from here on the folder is an unfinished run
+    model = spec.build(config.seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5),
+        _progress_callback(reporter, config.epochs),
+    ]
+    reporter.start(f"training {config.model}", config.epochs)
+    started = time.perf_counter()
+    try:
+        history = model.fit(
+            _batches(x_train, y_train, config),
+            validation_data=(x_val, y_val),
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    finally:
+        reporter.finish()
+    seconds = time.perf_counter() - started
+
+    history_dict = {k: [float(v) for v in values] for k, values in history.history.items()}
+    epochs_run = len(history_dict.get("loss", []))
+    val_losses = history_dict.get("val_loss", [])
+    best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
+    metrics = {
+        "train_accuracy": _accuracy(model, x_train, y_train),
+        "val_accuracy": _accuracy(model, x_val, y_val),
+        "test_accuracy": _accuracy(model, x_test, y_test),
+    }
+    test_logits = model.predict(x_test, batch_size=256, verbose=0)
+
+    from edgekit.io import atomic_path
+
+    model_path = run_dir / MODEL_FILE
+    with atomic_path(model_path) as tmp:
+        model.save(tmp)
+    write_json_atomic(run_dir / HISTORY_FILE, {"epochs_run": epochs_run, "best_epoch": best_epoch, **history_dict})
+
+    from edgekit.train.plots import plot_curves, plot_predictions
+
+    plot_curves(history_dict, run_dir / CURVES_FILE, title=f"{config.model} on {dataset.name.value}")
+    plot_predictions(dataset.test.images, y_test, np.argmax(test_logits, axis=1), dataset.class_names,
+                     run_dir / SAMPLES_FILE)
+
+    manifest_path = run_dir / MANIFEST_FILE
+    result = TrainResult(
+        run_dir=run_dir,
+        model_path=model_path,
+        manifest_path=manifest_path,
+        model=config.model,
+        dataset={**dataset.to_dict(), "train_images_used": len(train_split)},
+        params=int(model.count_params()),
+        epochs_run=epochs_run,
+        best_epoch=best_epoch,
+        metrics=metrics,
+        seconds=round(seconds, 2),
+        device=device,
+        plots={"curves": CURVES_FILE, "test_predictions": SAMPLES_FILE},
+    )
+    write_json_atomic(manifest_path, {
+        "kind": "edgekit.train",
+        "schema_version": 1,
+        "config": asdict(config),
+        **{k: v for k, v in result.to_dict().items() if k not in ("run_dir", "model_path", "manifest_path")},
+        "model_file": MODEL_FILE,
+        "model_sha256": sha256_file(model_path),
+        "model_bytes": model_path.stat().st_size,
+        "input": {"name": model.inputs[0].name, "shape": [None, 28, 28], "dtype": "float32"},
+        "output": {"shape": [None, 10], "dtype": "float32", "kind": "logits"},
+        "class_names": list(dataset.class_names),
+        "preprocessing": PREPROCESSING,
+        "files": {"history": HISTORY_FILE, **result.plots},
+        "versions": library_versions(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+    return result
+
+
+def _accuracy(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
+    logits = model.predict(images, batch_size=256, verbose=0)
+    return round(float(np.mean(np.argmax(logits, axis=1) == labels)), 6)

@@ -1,0 +1,75 @@
+"""Training plots: loss/accuracy curves and a grid of test predictions (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.io import atomic_path
+
+GRID_SIZE = 5
+MAX_WRONG_SHOWN = 8
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on CI machines or devices
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(history: dict[str, list[float]], target: Path, title: str) -> None:
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
+            if key in history:
+                ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+def _spread(indices: np.ndarray, count: int) -> np.ndarray:
+    """Up to ``count`` of ``indices``, evenly spaced (datasets are often ordered by class)."""
+    if len(indices) <= count:
+        return indices
+    return indices[np.linspace(0, len(indices) - 1, count).round().astype(int)]
+
+
+def pick_grid_indices(true: np.ndarray, predicted: np.ndarray, count: int = GRID_SIZE * GRID_SIZE) -> np.ndarray:
+    """Up to MAX_WRONG_SHOWN misclassified images and correct ones to fill the grid, spread over the set."""
+    wrong = _spread(np.flatnonzero(true != predicted), min(MAX_WRONG_SHOWN, count))
+    right = _spread(np.flatnonzero(true == predicted), count - len(wrong))
+    return np.sort(np.concatenate([wrong, right]))
+
+
+def plot_predictions(images: np.ndarray, true: np.ndarray, predicted: np.ndarray,
+                     class_names: Sequence[str], target: Path) -> None:
+    """A grid of test images titled 'predicted (true)', red where the prediction is wrong."""
+    plt = _pyplot()
+    picked = pick_grid_indices(true, predicted)
+    fig, axes = plt.subplots(GRID_SIZE, GRID_SIZE, figsize=(8, 8.6))
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), picked):
+        ax.imshow(images[i], cmap="gray")
+        ok = true[i] == predicted[i]
+        ax.set_title(f"{class_names[predicted[i]]} ({class_names[true[i]]})", fontsize=8,
+                     color="black" if ok else "red")
+    fig.suptitle("test images: predicted (true); red = wrong", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)

@@ -1,0 +1,73 @@
+"""Shared fixtures: a small real-MNIST dataset and tiny trained models, built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("EDGEKIT_OFFLINE", "1")  # tests never touch the network
+
+from edgekit.data import Dataset, DatasetName, Split, load_dataset  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sample_dataset() -> Dataset:
+    """The offline 5,000-digit MNIST sample, split as edgekit splits it."""
+    return load_dataset("mnist", offline=True)
+
+
+def _subset(split: Split, per_class: int) -> Split:
+    picked = np.concatenate([np.flatnonzero(split.labels == c)[:per_class] for c in range(10)])
+    picked.sort()
+    return Split(split.images[picked], split.labels[picked])
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(sample_dataset: Dataset) -> Dataset:
+    """600 train / 100 validation / 300 test real digits: enough to learn, quick to fit."""
+    return Dataset(
+        name=DatasetName.MNIST,
+        class_names=sample_dataset.class_names,
+        source=sample_dataset.source,
+        location=sample_dataset.location,
+        is_full=False,
+        train=_subset(sample_dataset.train, 60),
+        validation=_subset(sample_dataset.validation, 10),
+        test=_subset(sample_dataset.test, 30),
+    )
+
+
+def _train_run(kind: str, dataset: Dataset, out: Path, epochs: int):
+    from edgekit.train import TrainConfig, train
+
+    return train(TrainConfig(model=kind, dataset="mnist", epochs=epochs, seed=1), out, dataset=dataset)
+
+
+@pytest.fixture(scope="session")
+def dense_run(tiny_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory):
+    """A dense model trained for 8 epochs on the tiny dataset; its run folder is shared, do not modify it."""
+    return _train_run("dense", tiny_dataset, tmp_path_factory.mktemp("dense-run"), epochs=8)
+
+
+@pytest.fixture(scope="session")
+def cnn_run(tiny_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory):
+    """A CNN trained for 3 epochs on the tiny dataset; its run folder is shared, do not modify it."""
+    return _train_run("cnn", tiny_dataset, tmp_path_factory.mktemp("cnn-run"), epochs=3)
+
+
+def write_idx_dataset(folder: Path, n_train: int = 120, n_test: int = 40, seed: int = 0) -> None:
+    """Write the four standard IDX .gz files of a small synthetic dataset (labels 0..9 cycling)."""
+    from edgekit.data import IDX_FILES, write_idx
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, n in (("train", n_train), ("test", n_test)):
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        images = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
+        for i, label in enumerate(labels):  # a bright bar whose position encodes the label: learnable
+            images[i, 2 + 2 * label:4 + 2 * label, 4:24] = 255
+        write_idx(folder / f"{IDX_FILES[f'{kind}_images']}.gz", images)
+        write_idx(folder / f"{IDX_FILES[f'{kind}_labels']}.gz", labels)
