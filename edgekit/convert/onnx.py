@@ -1,0 +1,114 @@
+"""Keras -> ONNX through tf2onnx's from_function route, and int8 / dynamic through onnxruntime's quantizers."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import ConversionError
+from edgekit.formats import Quantization
+
+OPSET = 17
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+BATCH_DIM = "batch"
+
+
+def _float_model(model: Any) -> Any:
+    """tf2onnx.convert.from_keras fails on Keras 3 ('keras_tensor_N'); a tf.function wrapper works."""
+    from edgekit.io import quiet_native_output
+    from edgekit.tfcompat import import_tensorflow
+
+    tf = import_tensorflow()
+    with quiet_native_output():
+        import tf2onnx
+
+        spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
+        fn = tf.function(lambda x: model(x, training=False), input_signature=spec)
+        proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=OPSET)
+    _rename_io(proto)
+    return proto
+
+
+def _rename_io(proto: Any) -> None:
+    """Input 'input', output 'logits', batch dimension 'batch' (tf2onnx gives 'x:0', 'Identity:0', 'unk__N')."""
+    graph = proto.graph
+    renames = {graph.input[0].name: INPUT_NAME, graph.output[0].name: OUTPUT_NAME}
+    for node in graph.node:
+        node.input[:] = [renames.get(n, n) for n in node.input]
+        node.output[:] = [renames.get(n, n) for n in node.output]
+    for value in (graph.input[0], graph.output[0]):
+        value.name = renames[value.name]
+        value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
+
+
+class _Calibration:
+    """onnxruntime CalibrationDataReader over calibration images, one image per call."""
+
+    def __init__(self, images: np.ndarray) -> None:
+        self._images = images.astype(np.float32)
+        self._next = 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._next >= len(self._images):
+            return None
+        self._next += 1
+        return {INPUT_NAME: self._images[self._next - 1:self._next]}
+
+    def rewind(self) -> None:
+        self._next = 0
+
+
+def to_onnx(model: Any, mode: Quantization, calibration_images: np.ndarray | None = None) -> bytes:
+    """Convert a Keras model to ONNX bytes in ``mode`` (none, dynamic or int8 QDQ)."""
+    import onnx
+
+    proto = _float_model(model)
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as exc:
+        raise ConversionError(f"tf2onnx produced an invalid ONNX model: {exc}") from exc
+    if mode is Quantization.NONE:
+        return proto.SerializeToString()
+
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, \
+        quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory(prefix="edgekit-onnx-") as tmp:
+        float_path, prepared, quantized = Path(tmp) / "float.onnx", Path(tmp) / "prep.onnx", Path(tmp) / "q.onnx"
+        onnx.save(proto, float_path)
+        quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+        try:
+            if mode is Quantization.DYNAMIC:
+                quantize_dynamic(prepared, quantized, weight_type=QuantType.QInt8)
+            elif mode is Quantization.INT8:
+                if calibration_images is None or len(calibration_images) == 0:
+                    raise ConversionError("ONNX int8 needs calibration images")
+                reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_images)
+                quantize_static(prepared, quantized, reader, quant_format=QuantFormat.QDQ,
+                                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
+            else:  # pragma: no cover - formats.check_supported stops this earlier
+                raise ConversionError(f"ONNX cannot do {mode.value}")
+        except (ValueError, RuntimeError) as exc:
+            raise ConversionError(f"onnxruntime {mode.value} quantization failed: {exc}") from exc
+        return quantized.read_bytes()
+
+
+def embed_onnx_metadata(content: bytes, payload: dict[str, Any]) -> bytes:
+    """Return ONNX bytes with ``payload`` as JSON under metadata_props['edgekit'], checked again."""
+    import json
+
+    import onnx
+
+    proto = onnx.load_from_string(content)
+    kept = [p for p in proto.metadata_props if p.key != "edgekit"]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    proto.metadata_props.add(key="edgekit", value=json.dumps(payload, sort_keys=True))
+    proto.doc_string = f"edgekit {payload.get('format')} {payload.get('mode')} model; see metadata_props['edgekit']"
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()

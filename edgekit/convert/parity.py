@@ -1,0 +1,49 @@
+"""Parity figures: how an artifact's answers compare with the Keras model's on the same images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from edgekit.formats import PARITY_BANDS, Quantization
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64 (figures must not suffer from float32 round-off)."""
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def parity_figures(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """Agreement, accuracies, probability and logit differences between two sets of logits."""
+    ref_pred, art_pred = reference_logits.argmax(1), artifact_logits.argmax(1)
+    p_ref, p_art = softmax(reference_logits), softmax(artifact_logits)
+    prob_diff = np.abs(p_ref - p_art)
+    ref_acc, art_acc = float(np.mean(ref_pred == labels)), float(np.mean(art_pred == labels))
+    return {
+        "images": int(len(labels)),
+        "agreement": float(np.mean(ref_pred == art_pred)),
+        "reference_accuracy": ref_acc,
+        "artifact_accuracy": art_acc,
+        "accuracy_drop_points": round((ref_acc - art_acc) * 100, 4),
+        "max_abs_prob_diff": float(prob_diff.max()),
+        "mean_abs_prob_diff": float(prob_diff.mean()),
+        "max_abs_logit_diff": float(np.abs(reference_logits.astype(np.float64) - artifact_logits).max()),
+        "disagreeing_indices": np.flatnonzero(ref_pred != art_pred).tolist(),
+    }
+
+
+def band_failures(figures: dict[str, Any], mode: Quantization) -> list[str]:
+    """Each way the figures fall outside the expected band for ``mode``, as a readable sentence."""
+    band = PARITY_BANDS[mode]
+    failures = []
+    if figures["agreement"] < band.min_agreement:
+        failures.append(f"top-1 agreement {figures['agreement']:.2%} < {band.min_agreement:.1%}")
+    if band.max_logit_diff is not None and figures["max_abs_logit_diff"] > band.max_logit_diff:
+        failures.append(f"max |logit diff| {figures['max_abs_logit_diff']:.2e} > {band.max_logit_diff:.0e}")
+    if band.max_accuracy_drop is not None and figures["accuracy_drop_points"] > band.max_accuracy_drop:
+        failures.append(f"accuracy drop {figures['accuracy_drop_points']:.2f} points > {band.max_accuracy_drop}")
+    return failures

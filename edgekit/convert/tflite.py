@@ -1,0 +1,109 @@
+"""Keras -> TFLite: float32, float16, dynamic-range and full-integer int8 (builtins only)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import ConversionError
+from edgekit.formats import Quantization
+
+FLOAT_TYPES = ("FLOAT32", "FLOAT16", "FLOAT64")
+
+
+def converter_settings(mode: Quantization) -> dict[str, Any]:
+    """The one mapping from a mode to TFLiteConverter settings (by name, so it is testable without TF)."""
+    return {
+        Quantization.NONE: {},
+        Quantization.FLOAT16: {"optimizations": ["DEFAULT"], "supported_types": ["float16"]},
+        Quantization.DYNAMIC: {"optimizations": ["DEFAULT"]},
+        Quantization.INT8: {
+            "optimizations": ["DEFAULT"],
+            "supported_ops": ["TFLITE_BUILTINS_INT8"],  # builtins only: no Flex op, no float fallback
+            "inference_input_type": "int8",
+            "inference_output_type": "int8",
+            "representative_dataset": True,
+        },
+    }[mode]
+
+
+def to_tflite(model: Any, mode: Quantization, calibration_images: np.ndarray | None = None) -> bytes:
+    """Convert a Keras model; int8 needs float32 (N, 28, 28) calibration images in [0, 1]."""
+    from edgekit.tfcompat import import_tensorflow
+
+    tf = import_tensorflow()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    settings = converter_settings(mode)
+    if "optimizations" in settings:
+        converter.optimizations = [getattr(tf.lite.Optimize, o) for o in settings["optimizations"]]
+    if "supported_types" in settings:
+        converter.target_spec.supported_types = [getattr(tf, t) for t in settings["supported_types"]]
+    if "supported_ops" in settings:
+        converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, o) for o in settings["supported_ops"]]
+    if settings.get("representative_dataset"):
+        if calibration_images is None or len(calibration_images) == 0:
+            raise ConversionError("full-integer int8 needs calibration images")
+        images = calibration_images.astype(np.float32)
+
+        def representative_dataset():  # type: ignore[no-untyped-def]
+            for i in range(len(images)):
+                yield [images[i:i + 1]]
+
+        converter.representative_dataset = representative_dataset
+        converter.inference_input_type = getattr(tf, settings["inference_input_type"])
+        converter.inference_output_type = getattr(tf, settings["inference_output_type"])
+    from edgekit.io import quiet_native_output
+
+    import warnings
+
+    try:
+        with quiet_native_output(), warnings.catch_warnings():  # the MLIR converter logs every pass to fd 2
+            # "Statistics for quantized inputs were expected": int8 I/O takes its ranges from calibration.
+            warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+            return bytes(converter.convert())
+    except Exception as exc:  # the converter raises ConverterError, ValueError or RuntimeError
+        text = str(exc)
+        op = re.search(r"'(tfl?\.[\w.]+)'", text)
+        named = f" (op {op.group(1)})" if op else ""
+        raise ConversionError(
+            f"TFLite {mode.label} conversion failed{named}: {text.strip().splitlines()[0][:300] if text else exc!r}",
+            "full-integer int8 needs every op to have an int8 kernel; try --quantize dynamic for this model"
+            if mode is Quantization.INT8 else None,
+        ) from exc
+
+
+def op_details(content: bytes) -> list[dict[str, Any]]:
+    """Every operator of a .tflite with its name and the dtypes of its inputs and outputs."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(content, 0)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    graph = model.Subgraphs(0)
+    ops = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        name = names.get(builtin, f"op{builtin}") if builtin != schema.BuiltinOperator.CUSTOM else \
+            (code.CustomCode() or b"CUSTOM").decode()
+
+        def dtypes(indices: np.ndarray) -> list[str]:
+            return [types[graph.Tensors(int(t)).Type()] for t in indices if t >= 0]
+
+        ops.append({"op": name, "inputs": dtypes(op.InputsAsNumpy()), "outputs": dtypes(op.OutputsAsNumpy())})
+    return ops
+
+
+def check_full_integer(content: bytes) -> list[str]:
+    """Names of ops that compute in float (an int8 model must have none); raises if any is found."""
+    float_ops = sorted({op["op"] for op in op_details(content)
+                        if any(t in FLOAT_TYPES for t in op["inputs"] + op["outputs"])})
+    if float_ops:
+        raise ConversionError(
+            f"the int8 model is not full-integer: float op(s) {', '.join(float_ops)}",
+            "edgekit does not ship mixed models; use --quantize dynamic, or change the layer",
+        )
+    return float_ops

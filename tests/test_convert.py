@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edgekit.cli import app
+from edgekit.convert import convert_all, raise_for_parity
+from edgekit.convert.parity import band_failures, parity_figures
+from edgekit.convert.tflite import check_full_integer, converter_settings, op_details
+from edgekit.errors import ConversionError, ParityError, UnsupportedModeError
+from edgekit.formats import FORMATS, Format, Quantization, artifact_stem, expand
+from edgekit.io import sha256_file
+from edgekit.runtime import load
+
+runner = CliRunner()
+ALL_PAIRS = [artifact_stem(f, m) for f, m in expand(["all"], ["all"])]
+
+
+def test_every_format_mode_pair_is_produced(dense_artifacts) -> None:  # type: ignore[no-untyped-def]
+    assert ALL_PAIRS == ["tflite-float32", "tflite-float16", "tflite-dynamic", "tflite-int8",
+                         "onnx-float32", "onnx-dynamic", "onnx-int8"]
+    assert sorted(dense_artifacts) == sorted(ALL_PAIRS)
+
+
+@pytest.mark.parametrize("name", ALL_PAIRS)
+@pytest.mark.parametrize("which", ["dense_artifacts", "cnn_artifacts"])
+def test_artifact_manifest_and_parity(name: str, which: str, request: pytest.FixtureRequest) -> None:
+    result = request.getfixturevalue(which)[name]
+    manifest = json.loads(result.manifest_path.read_text())
+    model = load(result.artifact)
+    assert manifest["sha256"] == sha256_file(result.artifact)
+    assert manifest["size_bytes"] == result.artifact.stat().st_size == result.size_bytes
+    assert manifest["format"] == result.format.value and manifest["mode"] == result.mode.value
+    assert manifest["source_model"]["sha256"] == sha256_file(Path(manifest["source_model"]["path"]))
+    assert manifest["input"]["dtype"] == str(model.input_dtype)
+    assert (manifest["input"]["scale"], manifest["input"]["zero_point"]) == model.input_quant
+    assert (manifest["output"]["scale"], manifest["output"]["zero_point"]) == model.output_quant
+    assert manifest["class_names"] == [str(i) for i in range(10)]
+    assert manifest["preprocessing"]["scale"] == pytest.approx(1 / 255)
+    assert manifest["versions"]["tensorflow-cpu"].startswith("2.21")
+    assert model.metadata_source == "embedded" and model.metadata["source_model_sha256"] == manifest["source_model"]["sha256"]
+    if result.mode is Quantization.INT8:
+        assert manifest["calibration"]["count"] == 300 and manifest["calibration"]["split"] == "train"
+    else:
+        assert manifest["calibration"] is None
+    if result.format is Format.ONNX:
+        assert manifest["opset"] == 17 and manifest["input"]["name"] == "input"
+    # parity figures land in their bands (the expected bands of the issue)
+    parity = manifest["parity"]
+    assert parity["ok"] is True and result.parity_failures == ()
+    assert parity["images"] == 300
+    if result.mode is Quantization.NONE:
+        assert parity["agreement"] == 1.0 and parity["max_abs_logit_diff"] < 1e-4
+    elif result.mode is Quantization.INT8:
+        assert parity["agreement"] >= 0.99 and parity["accuracy_drop_points"] <= 0.5
+    else:
+        assert parity["agreement"] >= 0.995
+
+
+@pytest.mark.parametrize("which", ["dense_artifacts", "cnn_artifacts"])
+def test_tflite_int8_is_full_integer(which: str, request: pytest.FixtureRequest) -> None:
+    artifact = request.getfixturevalue(which)["tflite-int8"].artifact
+    model = load(artifact)
+    assert model.input_dtype == np.int8 and model.output_dtype == np.int8
+    ops = op_details(artifact.read_bytes())
+    assert ops and all(t in ("INT8", "INT32") for op in ops for t in op["inputs"] + op["outputs"]), ops
+    assert {"FULLY_CONNECTED"} <= {op["op"] for op in ops}
+    assert check_full_integer(artifact.read_bytes()) == []
+
+
+def test_float_model_is_not_full_integer(dense_artifacts) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConversionError, match="float op.*FULLY_CONNECTED"):
+        check_full_integer(dense_artifacts["tflite-float32"].artifact.read_bytes())
+
+
+def test_onnx_io_names_batch_dim_and_metadata(dense_artifacts) -> None:  # type: ignore[no-untyped-def]
+    import onnx
+
+    for name in ("onnx-float32", "onnx-dynamic", "onnx-int8"):
+        proto = onnx.load(dense_artifacts[name].artifact)
+        onnx.checker.check_model(proto)
+        assert proto.graph.input[0].name == "input" and proto.graph.output[0].name == "logits"
+        assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+        props = {p.key: p.value for p in proto.metadata_props}
+        assert json.loads(props["edgekit"])["mode"] == dense_artifacts[name].mode.value
+    int8_ops = {n.op_type for n in onnx.load(dense_artifacts["onnx-int8"].artifact).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= int8_ops
+
+
+def test_artifact_runs_alone_without_sidecar(dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for name in ("tflite-int8", "onnx-int8"):
+        lone = tmp_path / dense_artifacts[name].artifact.name
+        shutil.copy(dense_artifacts[name].artifact, lone)
+        model = load(lone)
+        assert model.metadata_source == "embedded" and model.metadata["mode"] == "int8"
+        assert model.class_names == tuple(str(i) for i in range(10))
+
+
+def test_sizes_shrink_as_expected(dense_artifacts) -> None:  # type: ignore[no-untyped-def]
+    f32 = dense_artifacts["tflite-float32"].size_bytes
+    assert 0.45 < dense_artifacts["tflite-float16"].size_bytes / f32 < 0.55
+    assert 0.22 < dense_artifacts["tflite-int8"].size_bytes / f32 < 0.32
+    assert 0.22 < dense_artifacts["onnx-int8"].size_bytes / dense_artifacts["onnx-float32"].size_bytes < 0.32
+
+
+def test_expand_and_unsupported_modes() -> None:
+    assert expand(["onnx"], ["all"]) == [(Format.ONNX, q) for q in FORMATS[Format.ONNX].modes]
+    assert expand(["all"], ["float16"]) == [(Format.TFLITE, Quantization.FLOAT16)]
+    with pytest.raises(UnsupportedModeError, match="onnx cannot do --quantize float16"):
+        expand(["onnx"], ["float16"])
+    assert converter_settings(Quantization.INT8)["supported_ops"] == ["TFLITE_BUILTINS_INT8"]
+
+
+def test_parity_figures_on_hand_built_logits() -> None:
+    ref = np.array([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [5.0, 0, 0]])
+    art = ref.copy()
+    art[3] = [0, 6.0, 0]  # one disagreement, and it is wrong
+    labels = np.array([0, 1, 2, 0])
+    figures = parity_figures(ref, art, labels)
+    assert figures["agreement"] == 0.75
+    assert figures["reference_accuracy"] == 1.0 and figures["artifact_accuracy"] == 0.75
+    assert figures["accuracy_drop_points"] == 25.0
+    assert figures["max_abs_logit_diff"] == 6.0 and figures["disagreeing_indices"] == [3]
+    failures = band_failures(figures, Quantization.INT8)
+    assert len(failures) == 2 and "agreement 75.00%" in failures[0] and "accuracy drop 25.00" in failures[1]
+    assert band_failures(parity_figures(ref, ref + 1e-6, labels), Quantization.NONE) == []
+    assert "logit diff" in band_failures(parity_figures(ref, ref + 1e-3, labels), Quantization.NONE)[0]
+
+
+def test_overwrite_behaviour(dense_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    args = ["convert", str(dense_run.run_dir), "-f", "tflite", "-q", "none", "--out", str(tmp_path),
+            "--parity-samples", "100"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    before = (tmp_path / "tflite-float32.tflite").stat().st_mtime_ns
+    second = runner.invoke(app, args)
+    assert second.exit_code == 1 and "already exist" in second.output and "--overwrite" in second.output
+    assert (tmp_path / "tflite-float32.tflite").stat().st_mtime_ns == before
+    third = runner.invoke(app, [*args, "--overwrite"])
+    assert third.exit_code == 0 and (tmp_path / "tflite-float32.tflite").stat().st_mtime_ns > before
+
+
+def test_failure_midway_leaves_no_artifact(dense_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import edgekit.convert.core as core
+
+    real = core._produce
+
+    def flaky(reference, fmt, mode, *args):  # type: ignore[no-untyped-def]
+        if mode is Quantization.INT8:
+            raise ConversionError("simulated converter crash")
+        return real(reference, fmt, mode, *args)
+
+    monkeypatch.setattr(core, "_produce", flaky)
+    with pytest.raises(ConversionError, match="simulated"):
+        convert_all(dense_run.run_dir, [(Format.TFLITE, Quantization.NONE), (Format.TFLITE, Quantization.INT8)],
+                    out_dir=tmp_path, parity_samples=50)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tflite-float32.json", "tflite-float32.tflite"]
+
+
+def test_parity_error_keeps_the_artifact_and_exits_1(dense_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from edgekit import formats
+
+    monkeypatch.setitem(formats.PARITY_BANDS, Quantization.DYNAMIC, formats.ParityBand(min_agreement=1.01))
+    args = ["convert", str(dense_run.run_dir), "-f", "tflite", "-q", "dynamic", "--out", str(tmp_path),
+            "--parity-samples", "100"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "parity check failed: tflite-dynamic: top-1 agreement" in result.output
+    assert (tmp_path / "tflite-dynamic.tflite").exists()
+    manifest = json.loads((tmp_path / "tflite-dynamic.json").read_text())
+    assert manifest["parity"]["ok"] is False and manifest["parity"]["failures"]
+    unchecked = runner.invoke(app, [*args, "--overwrite", "--no-parity-check"])
+    assert unchecked.exit_code == 0, unchecked.output
+
+
+def test_raise_for_parity_names_each_failure(dense_artifacts) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    bad = replace(dense_artifacts["onnx-int8"], parity_failures=("top-1 agreement 90.00% < 99.0%",))
+    with pytest.raises(ParityError, match="onnx-int8: top-1 agreement 90.00%"):
+        raise_for_parity([dense_artifacts["tflite-int8"], bad])
+
+
+@pytest.mark.parametrize(
+    ("setup", "extra", "message"),
+    [
+        ("missing", [], "does not exist"),
+        ("garbage", [], "is not a loadable Keras model"),
+        ("json", [], "is not a Keras model file"),
+        ("calibration0", ["-q", "int8", "--calibration-samples", "0"], "calibration count must be between 1 and"),
+        ("calibration-big", ["-q", "int8", "--calibration-samples", "999999"], "calibration count must be between 1"),
+        ("out-is-file", [], "is not a directory"),
+    ],
+)
+def test_bad_input_is_one_line_exit_1_and_leaves_nothing(setup: str, extra: list[str], message: str, dense_run,
+                                                          tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source, out = dense_run.run_dir, tmp_path / "out"
+    if setup == "missing":
+        source = tmp_path / "nope.keras"
+    elif setup == "garbage":
+        source = tmp_path / "model.keras"
+        source.write_bytes(b"not a zip")
+    elif setup == "json":
+        source = dense_run.run_dir / "manifest.json"
+    elif setup == "out-is-file":
+        out.write_text("file")
+    result = runner.invoke(app, ["convert", str(source), "-f", "tflite", "--out", str(out), *extra])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not out.is_dir() or list(out.iterdir()) == []
+
+
+def test_model_with_wrong_input_shape(tmp_path: Path) -> None:
+    import keras
+
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.save(tmp_path / "wide.keras")
+    result = runner.invoke(app, ["convert", str(tmp_path / "wide.keras"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "edgekit converts 28x28 models" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_unsupported_pair_is_usage_error(dense_run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["convert", str(dense_run.run_dir), "-f", "onnx", "-q", "float16"])
+    assert result.exit_code == 2 and "onnx cannot do --quantize float16" in result.output
