@@ -206,6 +206,50 @@ def print_conversions(results: list[Any]) -> None:
 
 @app.command()
 @handles_errors
+def predict(
+    artifact: Annotated[Path, typer.Argument(help="A .tflite or .onnx file made by `edgekit convert`.")],
+    images: Annotated[list[Path], typer.Argument(help="PNG/JPEG files (any size: converted MNIST-style), .npy "
+                                                 "arrays (N, 28, 28), IDX files, or folders of them.")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Classes to show per image.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per image on stdout.")] = False,
+    backend: Annotated[str | None, typer.Option(help="Force an interpreter: ai_edge_litert, tflite_runtime, "
+                                                "tensorflow (TFLite) or onnxruntime.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Interpreter threads (default: the backend's).")] = None,
+) -> None:
+    """Predict images with an artifact, using only numpy and an interpreter (never TensorFlow)."""
+    import json
+
+    from edgekit.runtime import load
+    from edgekit.runtime.images import load_images
+
+    if top_k < 1:
+        raise typer.BadParameter("--top-k must be at least 1", param_hint="--top-k")
+    model = load(artifact, backend=backend, num_threads=threads)
+    k = min(top_k, len(model.class_names))
+    rows = []
+    for path in images:
+        for item in load_images(path):
+            prediction = model.predict(item.images)
+            many = len(prediction.raw) > 1
+            for i, top in enumerate(prediction.top_k(k)):
+                rows.append({"source": str(item.source) + (f"[{i}]" if many else ""), "label": top[0][0],
+                             "class_name": top[0][1], "probability": round(top[0][2], 6),
+                             "top_k": [{"label": c, "class_name": n, "probability": round(p, 6)} for c, n, p in top]})
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row) + "\n")
+        return
+    table = Table(title=f"{artifact.name} ({model.backend} {model.backend_version or ''})")
+    for column in ("image", "label", "class", "probability") + (("top-k",) if k > 1 else ()):
+        table.add_column(column, justify="left" if column in ("image", "class", "top-k") else "right")
+    for row in rows:
+        extra = (", ".join(f"{t['class_name']} {t['probability']:.1%}" for t in row["top_k"][1:]),) if k > 1 else ()
+        table.add_row(row["source"], str(row["label"]), row["class_name"], f"{row['probability']:.2%}", *extra)
+    out.print(table)
+
+
+@app.command()
+@handles_errors
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:

@@ -9,6 +9,7 @@ Beside either, the sidecar ``NAME.json`` holds the full manifest.
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def read_tflite_metadata(model_bytes: bytes) -> dict[str, Any] | None:
             if entry.Name() and entry.Name().decode() == METADATA_KEY:
                 buffer = model.Buffers(entry.Buffer())
                 return json.loads(buffer.DataAsNumpy().tobytes().decode("utf-8"))
-    except (IndexError, ValueError, AttributeError, UnicodeDecodeError, json.JSONDecodeError):
+    except (IndexError, ValueError, AttributeError, UnicodeDecodeError, struct.error):  # JSONDecodeError is a ValueError
         return None  # a foreign or damaged metadata entry: fall back to the sidecar
     return None
 
