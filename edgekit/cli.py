@@ -234,7 +234,8 @@ def predict(
             for i, top in enumerate(prediction.top_k(k)):
                 rows.append({"source": str(item.source) + (f"[{i}]" if many else ""), "label": top[0][0],
                              "class_name": top[0][1], "probability": round(top[0][2], 6),
-                             "top_k": [{"label": c, "class_name": n, "probability": round(p, 6)} for c, n, p in top]})
+                             "top_k": [{"label": c, "class_name": n, "probability": round(p, 6)} for c, n, p in top],
+                             "raw": prediction.raw[i].tolist()})  # exactly what the interpreter returned
     if as_json:
         for row in rows:
             sys.stdout.write(json.dumps(row) + "\n")

@@ -211,6 +211,7 @@ def test_cli_predict_json_and_table(dense_artifacts, tiny_dataset, tmp_path: Pat
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert len(rows) == 3 and rows[0]["source"].endswith("three.npy[0]")
+    assert len(rows[0]["raw"]) == 10  # the interpreter's own output, for bit-exact comparisons across machines
     assert len(rows[0]["top_k"]) == 3 and rows[0]["top_k"][0]["probability"] >= rows[0]["top_k"][1]["probability"]
     expected = load(artifact).predict(tiny_dataset.test.images[:3]).labels.tolist()
     assert [r["label"] for r in rows] == expected
@@ -262,3 +263,10 @@ def test_mnist_style_inverts_and_keeps_28x28() -> None:
     white[10:18, 12:15] = 0
     out = mnist_style(white)
     assert out[0, 0] == 0 and out[12, 13] == 255
+
+
+def test_pi_smoke_script_parses_and_cleans_up_with_a_trap() -> None:
+    script = Path(__file__).parent.parent / "scripts" / "pi-smoke.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    assert "trap cleanup EXIT" in text and "QEMU_CPU" in text and "/proc/cpuinfo" in text
