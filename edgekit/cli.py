@@ -249,6 +249,157 @@ def predict(
     out.print(table)
 
 
+def _csv(value: str, what: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise typer.BadParameter(f"{what} must not be empty")
+    return items
+
+
+def _batch_sizes(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in _csv(value, "--batch-sizes"))
+    except ValueError:
+        raise typer.BadParameter(f"--batch-sizes must be integers separated by commas, got {value!r}") from None
+    return sizes
+
+
+GATE_HELP = "Gate (exit 3 on a breach): "
+
+
+def _thresholds(thresholds_file: Path | None, **flags: float | None) -> Any:
+    from edgekit.benchmarks.gate import Thresholds, load_thresholds, merge
+
+    base = load_thresholds(thresholds_file) if thresholds_file else Thresholds()
+    return merge(base, **flags)
+
+
+ThresholdsFile = Annotated[Path | None, typer.Option("--thresholds", help=GATE_HELP + "a TOML file with any of the "
+                                                     "threshold keys (top level or [gate]); flags win.")]
+MaxAccuracyDrop = Annotated[float | None, typer.Option(help=GATE_HELP + "points an artifact may fall below Keras.")]
+MinAgreement = Annotated[float | None, typer.Option(help=GATE_HELP + "top-1 agreement with Keras, 0..1.")]
+MaxLatency = Annotated[float | None, typer.Option("--max-latency-ms", help=GATE_HELP + "p90 at the smallest batch.")]
+MinTime = Annotated[float, typer.Option(help="Seconds of timed runs per artifact and batch size (at least 100 runs).")]
+Threads = Annotated[int, typer.Option(help="Interpreter threads (and TensorFlow's, when it is not yet running).")]
+BatchSizes = Annotated[str, typer.Option(help="Comma-separated batch sizes to time.")]
+
+
+@app.command()
+@handles_errors
+def bench(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder with model.keras and artifacts/.")],
+    artifacts: Annotated[str | None, typer.Option(help="Comma-separated artifact names (tflite-int8) or paths. "
+                                                  "Default: every artifact of the run.")] = None,
+    dataset_split: Annotated[str, typer.Option(help="Split to evaluate: test, validation or train.")] = "test",
+    threads: Threads = 1,
+    batch_sizes: BatchSizes = "1,32",
+    min_time: MinTime = 0.5,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder. Default: RUN_DIR/bench.")] = None,
+    thresholds_file: ThresholdsFile = None,
+    max_accuracy_drop: MaxAccuracyDrop = None,
+    min_agreement: MinAgreement = None,
+    max_latency_ms: MaxLatency = None,
+    baseline: Annotated[Path | None, typer.Option(help="An earlier report.json to compare with.")] = None,
+    max_slowdown: Annotated[float | None, typer.Option(help=GATE_HELP + "p50 ratio to the baseline's.")] = None,
+    max_accuracy_regression: Annotated[float | None, typer.Option(
+        help=GATE_HELP + "points an artifact may fall below the baseline's accuracy.")] = None,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots beside the report.")] = True,
+    data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """Measure latency, size, accuracy and drift of every artifact against the Keras reference; gate on thresholds."""
+    from edgekit.benchmarks import BenchConfig
+    from edgekit.benchmarks import bench as run_bench
+    from edgekit.benchmarks.gate import raise_for_breaches
+    from edgekit.benchmarks.latency import TimingPolicy
+    from edgekit.benchmarks.report import load_report
+    from edgekit.errors import UsageError
+
+    if dataset_split not in ("test", "validation", "train"):
+        raise UsageError(f"--dataset-split must be test, validation or train, not {dataset_split!r}")
+    limits = _thresholds(thresholds_file, max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement,
+                         max_latency_ms=max_latency_ms, max_slowdown=max_slowdown,
+                         max_accuracy_regression=max_accuracy_regression)
+    if (limits.max_slowdown is not None or limits.max_accuracy_regression is not None) and baseline is None:
+        raise UsageError("--max-slowdown and --max-accuracy-regression need --baseline OLD_report.json")
+    baseline_report = load_report(baseline) if baseline else None
+    config = BenchConfig(split=dataset_split, threads=threads, batch_sizes=_batch_sizes(batch_sizes),
+                         artifacts=tuple(_csv(artifacts, "--artifacts")) if artifacts else (),
+                         policy=TimingPolicy(min_seconds=min_time), plots=plots)
+    result = run_bench(run_dir, config, out_dir=out_dir, thresholds=limits, baseline=baseline_report,
+                       baseline_path=baseline, data_dir=data_dir, offline=offline or None, reporter=RichReporter())
+    print_bench(result.report)
+    out.print(f"report: {result.markdown_path} (and {result.json_path.name}, plots) in {result.out_dir}")
+    raise_for_breaches(list(result.breaches))
+
+
+def print_bench(report: dict[str, Any]) -> None:
+    """One row per artifact: size, accuracy, drift, latency at the smallest batch, gate."""
+    small = str(report["config"]["batch_sizes"][0])
+    ref = report["reference"]
+    table = Table(title=f"{report['model']}: Keras {ref['accuracy']:.2%} on {report['dataset']['images']} "
+                        f"{report['dataset']['split']} images; Keras predict p50 {ref['latency']['predict'][small]['p50_ms']:.2f} ms "
+                        f"at batch {small} ({ref['device']})")
+    for column in ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "gate"):
+        table.add_column(column, justify="left" if column == "artifact" else "right", no_wrap=True)
+    for row in report["artifacts"]:
+        d, lat = row["drift"], row["latency"][small]
+        table.add_row(row["name"], f"{row['size_bytes'] / 1024:,.0f} KiB", f"{d['accuracy']:.2%}",
+                      f"{d['accuracy_delta_points']:+.2f}", f"{d['agreement']:.2%}",
+                      f"{lat['p50_ms'] * 1000:,.1f} us", f"{lat['p90_ms'] * 1000:,.1f} us",
+                      "[red]breach[/]" if row["breaches"] else "[green]ok[/]")
+    out.print(table)
+
+
+@app.command()
+@handles_errors
+def run(
+    models: Annotated[str, typer.Option(help=f"Comma-separated models: {', '.join(MODELS)}.")] = ",".join(MODELS),
+    dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Dataset.")] = DatasetName.MNIST,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for every run, artifact and report.")] = DEFAULT_RUNS,
+    force: Annotated[bool, typer.Option(help="Redo training and conversions even when their inputs are unchanged.")] = False,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs for every model (default: each model's own).")] = None,
+    max_train_images: Annotated[int | None, typer.Option(help="Use only the first N training images (quick runs).")] = None,
+    calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
+    threads: Threads = 1,
+    batch_sizes: BatchSizes = "1,32",
+    min_time: MinTime = 0.5,
+    thresholds_file: ThresholdsFile = None,
+    max_accuracy_drop: MaxAccuracyDrop = None,
+    min_agreement: MinAgreement = None,
+    max_latency_ms: MaxLatency = None,
+    parity_check: Annotated[bool, typer.Option(help="Exit 1 when an artifact falls outside its parity band.")] = True,
+    data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
+) -> None:
+    """The main job: train each model, convert it to every format and mode, benchmark everything."""
+    from edgekit.benchmarks import BenchConfig
+    from edgekit.benchmarks.gate import raise_for_breaches
+    from edgekit.benchmarks.latency import TimingPolicy
+    from edgekit.errors import ParityError
+    from edgekit.pipeline import run_pipeline
+
+    names = _csv(models, "--models")
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        raise typer.BadParameter(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}",
+                                 param_hint="--models")
+    limits = _thresholds(thresholds_file, max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement,
+                         max_latency_ms=max_latency_ms)
+    config = BenchConfig(threads=threads, batch_sizes=_batch_sizes(batch_sizes), policy=TimingPolicy(min_seconds=min_time))
+    result = run_pipeline(names, dataset.value, out_dir, force=force, epochs=epochs, max_train_images=max_train_images,
+                          calibration_samples=calibration_samples, bench_config=config, thresholds=limits,
+                          data_dir=data_dir, offline=offline or None, reporter=RichReporter())
+    for outcome in result.outcomes:
+        print_bench(outcome.bench.report)
+    out.print(f"done in {result.seconds:.0f} s. Report: {result.summary_markdown} "
+              f"(per model: {', '.join(str(o.bench.markdown_path) for o in result.outcomes)})")
+    failures = [f for o in result.outcomes for f in o.parity_failures]
+    if parity_check and failures:
+        raise ParityError("parity check failed: " + " | ".join(failures), "the reports show the drift in full")
+    raise_for_breaches(result.breaches)
+
+
 @app.command()
 @handles_errors
 def doctor(

@@ -19,6 +19,9 @@ def import_tensorflow() -> Any:
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # device discovery logs its own lines on first use
+    # Keras' predict() on new batch shapes logs "triggered tf.function retracing" warnings: expected
+    # when a benchmark times several batch sizes, and no use to the user.
+    tf.get_logger().setLevel("ERROR")
     return tf
 
 

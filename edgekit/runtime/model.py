@@ -288,6 +288,32 @@ class Model:
             buf = self._buffers[n] = np.empty((n, *self._hw), dtype=self.input_dtype)
         return buf
 
+    def prepare_input(self, images: Any) -> np.ndarray:
+        """Images -> exactly the array the interpreter takes (dtype, quantization, rank); see run_raw."""
+        return self._to_input(prepare_images(images, self.preprocessing))
+
+    def bound_call(self, model_input: np.ndarray) -> Any:
+        """A zero-argument interpreter call on fixed input, methods pre-bound, for timing.
+
+        It is exactly set_tensor + invoke + get_tensor (or session.run): no lock, no lookups, so a
+        benchmark measures the interpreter and not edgekit. Not thread-safe; do not share it.
+        """
+        if self.format is Format.TFLITE:
+            with self._lock:
+                self._run_tflite_locked(model_input)  # resizes and allocates for this batch size once
+            set_tensor, invoke, get_tensor = (self._interpreter.set_tensor, self._interpreter.invoke,
+                                              self._interpreter.get_tensor)
+            i, o = self._in_index, self._out_index
+
+            def call() -> np.ndarray:
+                set_tensor(i, model_input)
+                invoke()
+                return get_tensor(o)
+
+            return call
+        run, outputs, feed = self._session.run, [self.output_name], {self.input_name: model_input}
+        return lambda: run(outputs, feed)[0]
+
     def run_raw(self, model_input: np.ndarray) -> np.ndarray:
         """One interpreter call on an input already in the model's dtype and shape (for benchmarks)."""
         return self._run_tflite(model_input) if self.format is Format.TFLITE else self._run_onnx(model_input)
