@@ -106,18 +106,6 @@ def write_json_atomic(target: Path, payload: Any) -> None:
     write_bytes_atomic(target, (json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n").encode())
 
 
-def read_json(path: Path) -> Any:
-    """Read JSON, turning a missing or broken file into one clear error."""
-    from edgekit.errors import EdgekitError
-
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError as exc:
-        raise EdgekitError(f"{path} does not exist") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EdgekitError(f"{path} is not valid JSON: {exc}") from exc
-
-
 def _json_default(value: Any) -> Any:
     # numpy scalars and arrays reach manifests through metrics; Paths through options.
     if hasattr(value, "tolist"):
@@ -125,11 +113,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def python_executable() -> str:
-    """The interpreter running edgekit (recorded in environment reports)."""
-    return sys.executable
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from edgekit.benchmarks.latency import TimingPolicy, summarize, time_calls
 from edgekit.benchmarks.report import SCHEMA_VERSION, render_markdown, write_step_summary
 from edgekit.data import preprocess
 from edgekit.errors import ArtifactError, UsageError
-from edgekit.formats import FORMATS, Format, Quantization, artifact_stem, format_of_path
+from edgekit.formats import FORMATS, Quantization, artifact_stem, format_of_path
 from edgekit.io import ensure_dir, write_bytes_atomic, write_json_atomic
 from edgekit.progress import Reporter, SilentReporter
 

@@ -1,0 +1,127 @@
+"""How the CLI shows things: the rich progress reporter and the result tables (no library logic here)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+# Off a terminal (CI logs, pipes) rich would fold tables at 80 columns; COLUMNS still wins when set.
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140)
+err = Console(stderr=True, soft_wrap=True)  # errors and notes stay one line each, whatever the width
+
+
+class RichReporter:
+    """The CLI's Reporter: a rich progress bar for tasks, yellow lines on stderr for notices."""
+
+    def __init__(self, console: Console = err) -> None:
+        self.console = console
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def start(self, description: str, total: int | None) -> None:
+        self.finish()
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"), console=self.console, transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(description, total=total, info="")
+
+    def advance(self, steps: int = 1, info: str = "") -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=steps, info=info)
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def notice(self, message: str) -> None:
+        self.console.print(f"[yellow]note:[/] {message}", highlight=False)
+
+
+def print_train_result(result: Any) -> None:
+    """The summary table at the end of a training run."""
+    table = Table(title=f"{result.model} on {result.dataset['name']} ({result.dataset['source']}), {result.device}")
+    for column in ("params", "epochs", "best", "train acc", "val acc", "test acc", "time"):
+        table.add_column(column, justify="right", no_wrap=True)
+    m = result.metrics
+    table.add_row(f"{result.params:,}", str(result.epochs_run), str(result.best_epoch),
+                  f"{m['train_accuracy']:.2%}", f"{m['val_accuracy']:.2%}", f"{m['test_accuracy']:.2%}",
+                  f"{result.seconds:.1f} s")
+    out.print(table)
+    out.print(f"run folder: {result.run_dir}  (model {result.model_path.name}, manifest {result.manifest_path.name})")
+
+
+def print_conversions(results: list[Any]) -> None:
+    """Artifact, size, ratio to float32, parity figures and time, one row each."""
+    float_sizes = {r.format: r.size_bytes for r in results if r.mode.value == "none"}
+    table = Table(title="artifacts")
+    for column in ("artifact", "size", "vs f32", "agree", "acc (keras)", "max |dlogit|", "time", "parity"):
+        table.add_column(column, justify="right" if column != "artifact" else "left", no_wrap=True)
+    for r in results:
+        base = float_sizes.get(r.format)
+        p = r.parity or {}
+        table.add_row(
+            r.artifact.name, f"{r.size_bytes / 1024:,.0f} KiB", f"{r.size_bytes / base:.2f}x" if base else "-",
+            f"{p['agreement']:.2%}" if p else "-",
+            f"{p['artifact_accuracy']:.2%} ({p['reference_accuracy']:.2%})" if p else "-",
+            f"{p['max_abs_logit_diff']:.1e}" if p else "-", f"{r.seconds:.1f} s",
+            "[green]ok[/]" if p and not r.parity_failures else ("[red]FAIL[/]" if p else "skipped"),
+        )
+    out.print(table)
+    if results:
+        out.print(f"artifacts in {results[0].artifact.parent}")
+
+
+def print_bench(report: dict[str, Any]) -> None:
+    """One row per artifact: size, accuracy, drift, latency at the smallest batch, gate."""
+    small = str(report["config"]["batch_sizes"][0])
+    ref = report["reference"]
+    table = Table(title=f"{report['model']}: Keras {ref['accuracy']:.2%} on {report['dataset']['images']} "
+                        f"{report['dataset']['split']} images; Keras predict p50 {ref['latency']['predict'][small]['p50_ms']:.2f} ms "
+                        f"at batch {small} ({ref['device']})")
+    for column in ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "gate"):
+        table.add_column(column, justify="left" if column == "artifact" else "right", no_wrap=True)
+    for row in report["artifacts"]:
+        d, lat = row["drift"], row["latency"][small]
+        table.add_row(row["name"], f"{row['size_bytes'] / 1024:,.0f} KiB", f"{d['accuracy']:.2%}",
+                      f"{d['accuracy_delta_points']:+.2f}", f"{d['agreement']:.2%}",
+                      f"{lat['p50_ms'] * 1000:,.1f} us", f"{lat['p90_ms'] * 1000:,.1f} us",
+                      "[red]breach[/]" if row["breaches"] else "[green]ok[/]")
+    out.print(table)
+
+
+def print_predictions(rows: list[dict[str, Any]], title: str, k: int) -> None:
+    """One row per image: label, class name, probability, and the runners-up when k > 1."""
+    table = Table(title=title)
+    for column in ("image", "label", "class", "probability") + (("top-k",) if k > 1 else ()):
+        table.add_column(column, justify="left" if column in ("image", "class", "top-k") else "right")
+    for row in rows:
+        extra = (", ".join(f"{t['class_name']} {t['probability']:.1%}" for t in row["top_k"][1:]),) if k > 1 else ()
+        table.add_row(row["source"], str(row["label"]), row["class_name"], f"{row['probability']:.2%}", *extra)
+    out.print(table)
+
+
+def print_doctor(report: Any) -> None:
+    """Versions, extras and every check with its fix."""
+    from edgekit.doctor import FAIL, WARN
+
+    out.print(f"Python {report.python} on {report.platform}; GPU: {report.gpu}")
+    versions = Table(title="libraries", show_header=False)
+    for name, v in report.versions.items():
+        versions.add_row(name, v or "[dim]not installed[/]")
+    out.print(versions)
+    out.print("extras: " + ", ".join(f"{k} {v}" for k, v in report.extras.items()))
+    checks = Table(title="checks")
+    for column in ("check", "status", "detail", "fix"):
+        checks.add_column(column, overflow="fold")
+    colour = {FAIL: "red", WARN: "yellow"}
+    for c in report.checks:
+        checks.add_row(c.name, f"[{colour.get(c.status, 'green')}]{c.status}[/]", c.detail, c.fix)
+    out.print(checks)
