@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.convert import convert_all, raise_for_parity
+from edgekit.convert import convert, convert_all, raise_for_parity
 from edgekit.convert.parity import band_failures, parity_figures
 from edgekit.convert.tflite import check_full_integer, converter_settings, op_details
 from edgekit.errors import ConversionError, ParityError, UnsupportedModeError
@@ -227,3 +227,11 @@ def test_model_with_wrong_input_shape(tmp_path: Path) -> None:
 def test_unsupported_pair_is_usage_error(dense_run) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(app, ["convert", str(dense_run.run_dir), "-f", "onnx", "-q", "float16"])
     assert result.exit_code == 2 and "onnx cannot do --quantize float16" in result.output
+
+
+def test_single_convert_entry_with_strings(dense_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = convert(dense_run.run_dir, "tflite", "float16", out_dir=tmp_path, parity_samples=100)
+    assert result.name == "tflite-float16" and result.artifact == tmp_path / "tflite-float16.tflite"
+    assert result.parity["agreement"] >= 0.995 and result.to_dict()["size_bytes"] == result.artifact.stat().st_size
+    with pytest.raises(UnsupportedModeError):
+        convert(dense_run.run_dir, "onnx", "float16", out_dir=tmp_path)

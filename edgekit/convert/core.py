@@ -194,6 +194,12 @@ def convert_all(
     return results
 
 
+def convert(source: Path, fmt: Format | str, mode: Quantization | str, **options: Any) -> ConversionResult:
+    """Convert one Keras model (run folder or .keras file) to one format and mode; see convert_all for options."""
+    [result] = convert_all(source, [(Format(fmt), Quantization(mode))], **options)
+    return result
+
+
 def _convert_one(reference: Reference, fmt: Format, mode: Quantization, target: Path,
                  calibration_images: np.ndarray | None, calibration: dict[str, Any] | None,
                  parity_images: np.ndarray | None, parity_labels: np.ndarray | None,
