@@ -120,10 +120,10 @@ def run_pipeline(
         results: list[ConversionResult] = []
         if todo:
             results = convert_all(run_dir, todo, calibration_samples=calibration_samples, overwrite=True,
-                                  data_dir=data_dir, offline=offline, reporter=reporter)
+                                  data_dir=data_dir, offline=offline, reporter=reporter, dataset=dataset)
         failures = tuple(f"{r.name}: {'; '.join(r.parity_failures)}" for r in results if r.parity_failures)
         report = bench(run_dir, bench_config, thresholds=thresholds, data_dir=data_dir, offline=offline,
-                       reporter=reporter)
+                       reporter=reporter, dataset=dataset)
         outcomes.append(ModelOutcome(config.model, run_dir, trained, tuple(r.name for r in results), reused,
                                      failures, report))
     seconds = time.perf_counter() - started

@@ -15,7 +15,7 @@ from edgekit.benchmarks.env import environment, peak_rss_mb, rss_mb
 from edgekit.benchmarks.gate import Thresholds, baseline_summary, evaluate
 from edgekit.benchmarks.latency import TimingPolicy, summarize, time_calls
 from edgekit.benchmarks.report import SCHEMA_VERSION, render_markdown, write_step_summary
-from edgekit.data import preprocess
+from edgekit.data import Dataset, preprocess
 from edgekit.errors import ArtifactError, UsageError
 from edgekit.formats import FORMATS, Quantization, artifact_stem, format_of_path
 from edgekit.io import ensure_dir, write_bytes_atomic, write_json_atomic
@@ -165,8 +165,12 @@ def bench(
     data_dir: Path | None = None,
     offline: bool | None = None,
     reporter: Reporter | None = None,
+    dataset: Dataset | None = None,
 ) -> BenchReport:
-    """Benchmark the Keras reference and every artifact of a run folder; write JSON, Markdown and plots."""
+    """Benchmark the Keras reference and every artifact of a run folder; write JSON, Markdown and plots.
+
+    ``dataset``: the data the model was trained on, when the caller has it loaded already.
+    """
     from edgekit.convert.core import dataset_for, load_reference
     from edgekit.tfcompat import describe_device, import_tensorflow
 
@@ -191,7 +195,7 @@ def bench(
     t0 = time.perf_counter()
     reference = load_reference(run_dir)
     keras_load_ms = (time.perf_counter() - t0) * 1e3
-    dataset = dataset_for(reference, data_dir, offline, reporter)
+    dataset = dataset or dataset_for(reference, data_dir, offline, reporter)
     split = dataset.split(config.split)
     images, labels = split.images, split.labels.astype(np.int64)
 

@@ -152,11 +152,13 @@ def convert_all(
     data_dir: Path | None = None,
     offline: bool | None = None,
     reporter: Reporter | None = None,
+    dataset: Dataset | None = None,
 ) -> list[ConversionResult]:
     """Convert one Keras model to every (format, mode) pair; data and the reference are loaded once.
 
     Every artifact is written atomically with its sidecar. Parity is measured on held-out test
     images and recorded; use raise_for_parity() to turn figures outside their band into an error.
+    ``dataset``: the data the model was trained on, when the caller has it loaded already.
     """
     reporter = reporter or SilentReporter()
     for fmt, mode in pairs:
@@ -167,7 +169,7 @@ def convert_all(
     clash = [p.name for p in existing if p.exists()]
     if clash and not overwrite:
         raise OutputError(f"{', '.join(clash)} already exist(s) in {target}", "pass --overwrite to replace")
-    dataset = dataset_for(reference, data_dir, offline, reporter)
+    dataset = dataset or dataset_for(reference, data_dir, offline, reporter)
     calibration_idx = pick(calibration_samples, len(dataset.train), "calibration") \
         if any(m.needs_calibration for _, m in pairs) else None
     parity_idx = pick(parity_samples, len(dataset.test), "parity") if check_parity else None
@@ -228,7 +230,6 @@ def _convert_one(reference: Reference, fmt: Format, mode: Quantization, target: 
                            "band": {"min_agreement": band.min_agreement, "max_logit_diff": band.max_logit_diff,
                                     "max_accuracy_drop_points": band.max_accuracy_drop},
                            "ok": not failures, "failures": failures})
-        described = loaded.describe()
         manifest = {
             "kind": "edgekit.artifact",
             "schema_version": 1,
@@ -238,7 +239,7 @@ def _convert_one(reference: Reference, fmt: Format, mode: Quantization, target: 
             "size_bytes": len(content),
             "runtime": FORMATS[fmt].runtime,
             "source_model": {"path": str(reference.path), "sha256": reference.sha256},
-            "input": {"name": loaded.input_name, "shape": list(described["input"]["shape"]),
+            "input": {"name": loaded.input_name, "shape": list(loaded.input_shape),
                       "dtype": str(loaded.input_dtype), "scale": loaded.input_quant[0],
                       "zero_point": loaded.input_quant[1]},
             "output": {"name": loaded.output_name, "dtype": str(loaded.output_dtype),

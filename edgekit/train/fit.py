@@ -192,12 +192,12 @@ def train(
     epochs_run = len(history_dict.get("loss", []))
     val_losses = history_dict.get("val_loss", [])
     best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
-    metrics = {
-        "train_accuracy": _accuracy(model, x_train, y_train),
-        "val_accuracy": _accuracy(model, x_val, y_val),
-        "test_accuracy": _accuracy(model, x_test, y_test),
-    }
     test_logits = model.predict(x_test, batch_size=256, verbose=0)
+    metrics = {
+        "train_accuracy": _accuracy(model.predict(x_train, batch_size=256, verbose=0), y_train),
+        "val_accuracy": _accuracy(model.predict(x_val, batch_size=256, verbose=0), y_val),
+        "test_accuracy": _accuracy(test_logits, y_test),
+    }
 
     from edgekit.io import atomic_path
 
@@ -246,6 +246,5 @@ def train(
     return result
 
 
-def _accuracy(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
-    logits = model.predict(images, batch_size=256, verbose=0)
+def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return round(float(np.mean(np.argmax(logits, axis=1) == labels)), 6)
