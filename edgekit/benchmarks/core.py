@@ -89,7 +89,10 @@ def _keras_latency(model: Any, images: np.ndarray, batch_sizes: tuple[int, ...])
 def _raw_invoke_best_ms(path: Path, backend: str, threads: int | None, model_input: np.ndarray,
                         policy: TimingPolicy) -> float | None:
     """Best-case bare invoke() of a fresh interpreter of the same backend: the floor for batch-1 latency."""
-    module = {"ai_edge_litert": "ai_edge_litert.interpreter", "tflite_runtime": "tflite_runtime.interpreter"}.get(backend)
+    from edgekit.runtime.model import TFLITE_BACKENDS
+
+    # tensorflow.lite is left out: its module path differs, and a device never runs it
+    module = {name: module for name, module, _ in TFLITE_BACKENDS if name != "tensorflow"}.get(backend)
     if module is None:
         return None
     from edgekit.io import quiet_native_output

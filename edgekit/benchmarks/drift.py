@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.convert.parity import parity_figures, softmax
+from edgekit.convert.parity import parity_figures
+from edgekit.runtime.model import softmax
 
 EPS = 1e-12
 
@@ -50,7 +51,8 @@ def drift(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.
         "disagreeing_indices": figures["disagreeing_indices"],
         "max_abs_prob_diff": figures["max_abs_prob_diff"],
         "mean_abs_prob_diff": figures["mean_abs_prob_diff"],
-        "mean_kl_divergence": mean_kl_divergence(softmax(reference_logits), softmax(artifact_logits)),
+        "mean_kl_divergence": mean_kl_divergence(softmax(reference_logits, np.float64),
+                                                 softmax(artifact_logits, np.float64)),
         "per_class_accuracy": art_classes,
         "per_class_delta_points": [None if a is None or r is None else round((a - r) * 100, 4)
                                    for a, r in zip(art_classes, ref_classes)],

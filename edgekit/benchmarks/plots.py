@@ -7,29 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.io import atomic_path
-
-
-def _plt():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, target: Path) -> None:
-    plt = _plt()
-    fig.tight_layout()
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+from edgekit.train.plots import pyplot, save_figure
 
 
 def latency_plot(report: dict[str, Any], target: Path) -> None:
     """p50 bars with whiskers to p90, smallest batch, log scale (Keras included)."""
-    plt = _plt()
+    plt = pyplot()
     batch = str(report["config"]["batch_sizes"][0])
     ref = report["reference"]["latency"]
     rows = [("keras predict", ref["predict"][batch]), ("keras call", ref["call"][batch])]
@@ -44,12 +27,12 @@ def latency_plot(report: dict[str, Any], target: Path) -> None:
     ax.set_xlabel(f"latency per call, batch {batch} (ms, log scale): bar p50, whisker p90")
     ax.invert_yaxis()
     ax.set_title(f"{report['model']}: latency")
-    _save(fig, target)
+    save_figure(fig, target)
 
 
 def accuracy_size_plot(report: dict[str, Any], target: Path) -> None:
     """Accuracy against size on disk, one point per artifact, Keras accuracy as a line."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 5))
     for r in report["artifacts"]:
         ax.scatter(r["size_bytes"] / 1024, r["drift"]["accuracy"] * 100, marker="o" if r["format"] == "tflite" else "s")
@@ -60,12 +43,12 @@ def accuracy_size_plot(report: dict[str, Any], target: Path) -> None:
     ax.set_ylabel("accuracy (%)")
     ax.legend()
     ax.set_title(f"{report['model']}: accuracy vs size")
-    _save(fig, target)
+    save_figure(fig, target)
 
 
 def confusion_diff_plot(report: dict[str, Any], reference_confusion: np.ndarray, artifact: str, target: Path) -> None:
     """Confusion matrix of an artifact minus the reference's (which answers moved where)."""
-    plt = _plt()
+    plt = pyplot()
     row = next(r for r in report["artifacts"] if r["name"] == artifact)
     diff = np.asarray(row["drift"]["confusion_matrix"]) - reference_confusion
     limit = max(1, int(np.abs(diff).max()))
@@ -80,7 +63,7 @@ def confusion_diff_plot(report: dict[str, Any], reference_confusion: np.ndarray,
     ax.set_yticks(range(len(report["class_names"])), report["class_names"], fontsize=7)
     fig.colorbar(im)
     ax.set_title(f"{artifact} minus Keras: confusion counts")
-    _save(fig, target)
+    save_figure(fig, target)
 
 
 def disagreements_plot(images: np.ndarray, labels: np.ndarray, reference_pred: np.ndarray,
@@ -91,7 +74,7 @@ def disagreements_plot(images: np.ndarray, labels: np.ndarray, reference_pred: n
     if not shown:
         return False
     shown = shown[:limit]
-    plt = _plt()
+    plt = pyplot()
     cols = min(6, len(shown))
     fig, axes = plt.subplots((len(shown) + cols - 1) // cols, cols, figsize=(2 * cols, 2.4 * ((len(shown) + cols - 1) // cols)),
                              squeeze=False)
@@ -101,5 +84,5 @@ def disagreements_plot(images: np.ndarray, labels: np.ndarray, reference_pred: n
         ax.imshow(images[i], cmap="gray")
         ax.set_title(f"#{i} {name}\nkeras {class_names[reference_pred[i]]}, here {class_names[pred]}\n"
                      f"true {class_names[labels[i]]}", fontsize=7)
-    _save(fig, target)
+    save_figure(fig, target)
     return True

@@ -7,20 +7,14 @@ from typing import Any
 import numpy as np
 
 from edgekit.formats import PARITY_BANDS, Quantization
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64 (figures must not suffer from float32 round-off)."""
-    z = logits.astype(np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+from edgekit.runtime.model import softmax
 
 
 def parity_figures(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Agreement, accuracies, probability and logit differences between two sets of logits."""
     ref_pred, art_pred = reference_logits.argmax(1), artifact_logits.argmax(1)
-    p_ref, p_art = softmax(reference_logits), softmax(artifact_logits)
+    # float64: the figures must not suffer from float32 round-off
+    p_ref, p_art = softmax(reference_logits, np.float64), softmax(artifact_logits, np.float64)
     prob_diff = np.abs(p_ref - p_art)
     ref_acc, art_acc = float(np.mean(ref_pred == labels)), float(np.mean(art_pred == labels))
     return {

@@ -27,8 +27,10 @@ ONNX_BACKENDS = (("onnxruntime", "onnxruntime", "onnxruntime"),)
 MAX_CHUNK = 256  # images per interpreter call: bounds memory, keeps throughput
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
+def softmax(logits: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """Row-wise, max-shifted softmax, computed in ``dtype`` (default: the logits' own)."""
+    z = logits if dtype is None else logits.astype(dtype)
+    shifted = z - z.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
 
@@ -60,7 +62,7 @@ class Prediction:
     @functools.cached_property
     def probabilities(self) -> np.ndarray:
         """(N, C) float32 softmax of the logits."""
-        return _softmax(self.logits).astype(np.float32)
+        return softmax(self.logits).astype(np.float32)
 
     def top_k(self, k: int) -> list[list[tuple[int, str, float]]]:
         """Per image, the k most likely (class index, class name, probability)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,18 +14,27 @@ GRID_SIZE = 5
 MAX_WRONG_SHOWN = 8
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def pyplot():  # type: ignore[no-untyped-def]
+    """matplotlib.pyplot on the headless Agg backend (no display on CI machines or devices)."""
     import matplotlib
 
-    matplotlib.use("Agg")  # no display on CI machines or devices
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
 
 
+def save_figure(fig: Any, target: Path) -> None:
+    """Lay out, write atomically as PNG, and close a figure."""
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    pyplot().close(fig)
+
+
 def plot_curves(history: dict[str, list[float]], target: Path, title: str) -> None:
     """Loss and accuracy per epoch, training and validation, side by side."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
@@ -35,10 +45,7 @@ def plot_curves(history: dict[str, list[float]], target: Path, title: str) -> No
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    save_figure(fig, target)
 
 
 def _spread(indices: np.ndarray, count: int) -> np.ndarray:
@@ -58,7 +65,7 @@ def pick_grid_indices(true: np.ndarray, predicted: np.ndarray, count: int = GRID
 def plot_predictions(images: np.ndarray, true: np.ndarray, predicted: np.ndarray,
                      class_names: Sequence[str], target: Path) -> None:
     """A grid of test images titled 'predicted (true)', red where the prediction is wrong."""
-    plt = _pyplot()
+    plt = pyplot()
     picked = pick_grid_indices(true, predicted)
     fig, axes = plt.subplots(GRID_SIZE, GRID_SIZE, figsize=(8, 8.6))
     for ax in axes.ravel():
@@ -69,7 +76,4 @@ def plot_predictions(images: np.ndarray, true: np.ndarray, predicted: np.ndarray
         ax.set_title(f"{class_names[predicted[i]]} ({class_names[true[i]]})", fontsize=8,
                      color="black" if ok else "red")
     fig.suptitle("test images: predicted (true); red = wrong", fontsize=10)
-    fig.tight_layout()
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    save_figure(fig, target)
