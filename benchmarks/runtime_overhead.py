@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.formats import Format
-from edgekit.io import quiet_native_output
+from edgekit.native_output import quiet_native_output
 from edgekit.runtime import load
 
 

@@ -7,7 +7,7 @@ import platform
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from edgekit.io import package_version
+from edgekit.versions import package_version
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -68,7 +68,7 @@ def _try_import(module: str) -> str | None:
     """None when the module imports, else the error text."""
     try:
         if module == "tensorflow":
-            from edgekit.tfcompat import import_tensorflow
+            from edgekit.tensorflow_import import import_tensorflow
 
             import_tensorflow()
         else:
@@ -126,7 +126,7 @@ def known_bad_combinations(versions: dict[str, str | None]) -> list[Check]:
 def _gpu(versions: dict[str, str | None]) -> str:
     if not (versions.get("tensorflow") or versions.get("tensorflow-cpu")):
         return "unknown (TensorFlow not installed)"
-    from edgekit.tfcompat import import_tensorflow
+    from edgekit.tensorflow_import import import_tensorflow
 
     try:
         tf = import_tensorflow()

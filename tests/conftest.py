@@ -65,7 +65,7 @@ def cnn_run(tiny_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory):
 def write_idx_dataset(folder: Path, n_train: int = 120, n_test: int = 40, seed: int = 0) -> None:
     """Write the four standard IDX .gz files of a small synthetic dataset (labels 0..9 cycling)."""
     from edgekit.data import IDX_FILES
-    from edgekit.idx import write_idx
+    from edgekit.data.idx import write_idx
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)

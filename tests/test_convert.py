@@ -14,7 +14,7 @@ from edgekit.convert.parity import band_failures, parity_figures
 from edgekit.convert.tflite import check_full_integer, converter_settings, op_details
 from edgekit.errors import ConversionError, ParityError, UnsupportedModeError
 from edgekit.formats import FORMATS, Format, Quantization, artifact_stem, expand
-from edgekit.io import sha256_file
+from edgekit.files import sha256_file
 from edgekit.runtime import load
 
 runner = CliRunner()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgekit.data import IDX_FILES, PREPROCESSING, SAMPLE_SPLIT_PER_CLASS, DatasetName, load_dataset, preprocess
-from edgekit.idx import read_idx, write_idx
+from edgekit.data.idx import read_idx, write_idx
 from edgekit.errors import DataError
 from edgekit.progress import RecordingReporter
 from tests.conftest import write_idx_dataset

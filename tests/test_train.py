@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import UsageError
-from edgekit.io import sha256_file
+from edgekit.files import sha256_file
 from edgekit.progress import SilentReporter
 from edgekit.train import TrainConfig, train
 from edgekit.train.fit import shift_images

@@ -18,7 +18,7 @@ from edgekit.benchmarks.report import SCHEMA_VERSION, render_markdown, write_ste
 from edgekit.data import Dataset, preprocess
 from edgekit.errors import ArtifactError, UsageError
 from edgekit.formats import FORMATS, Quantization, artifact_stem, format_of_path
-from edgekit.io import ensure_dir, write_bytes_atomic, write_json_atomic
+from edgekit.files import ensure_dir, write_bytes_atomic, write_json_atomic
 from edgekit.progress import Reporter, SilentReporter
 
 BENCH_DIR = "bench"
@@ -95,7 +95,7 @@ def _raw_invoke_best_ms(path: Path, backend: str, threads: int | None, model_inp
     module = {name: module for name, module, _ in TFLITE_BACKENDS if name != "tensorflow"}.get(backend)
     if module is None:
         return None
-    from edgekit.io import quiet_native_output
+    from edgekit.native_output import quiet_native_output
 
     with quiet_native_output():
         interpreter = importlib.import_module(module).Interpreter(model_path=str(path), num_threads=threads)
@@ -175,7 +175,7 @@ def bench(
     ``dataset``: the data the model was trained on, when the caller has it loaded already.
     """
     from edgekit.convert.core import dataset_for, load_reference
-    from edgekit.tfcompat import describe_device, import_tensorflow
+    from edgekit.tensorflow_import import describe_device, import_tensorflow
 
     config = config or BenchConfig()
     config.validate()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgekit.io import library_versions
+from edgekit.versions import library_versions
 
 
 def cpu_model() -> str:

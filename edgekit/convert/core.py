@@ -14,7 +14,8 @@ from edgekit import __version__
 from edgekit.data import PREPROCESSING, Dataset, DatasetName, load_dataset, preprocess
 from edgekit.errors import DataError, ModelError, OutputError, ParityError
 from edgekit.formats import FORMATS, PARITY_BANDS, Format, Quantization, artifact_stem, check_supported
-from edgekit.io import atomic_path, ensure_dir, library_versions, sha256_file, write_json_atomic
+from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
+from edgekit.versions import library_versions
 from edgekit.progress import Reporter, SilentReporter
 
 DEFAULT_CALIBRATION_SAMPLES = 300
@@ -73,7 +74,7 @@ def load_reference(source: Path) -> Reference:
                          "pass a run folder made by `edgekit train` or a .keras file" if source.is_dir() else None)
     if model_path.suffix != ".keras":
         raise ModelError(f"{model_path} is not a Keras model file (.keras)", "pass a run folder or a .keras file")
-    from edgekit.tfcompat import import_tensorflow
+    from edgekit.tensorflow_import import import_tensorflow
 
     import_tensorflow()
     import keras

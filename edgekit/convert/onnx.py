@@ -19,8 +19,8 @@ BATCH_DIM = "batch"
 
 def _float_model(model: Any) -> Any:
     """tf2onnx.convert.from_keras fails on Keras 3 ('keras_tensor_N'); a tf.function wrapper works."""
-    from edgekit.io import quiet_native_output
-    from edgekit.tfcompat import import_tensorflow
+    from edgekit.native_output import quiet_native_output
+    from edgekit.tensorflow_import import import_tensorflow
 
     tf = import_tensorflow()
     with quiet_native_output():

@@ -31,7 +31,7 @@ def converter_settings(mode: Quantization) -> dict[str, Any]:
 
 def to_tflite(model: Any, mode: Quantization, calibration_images: np.ndarray | None = None) -> bytes:
     """Convert a Keras model; int8 needs float32 (N, 28, 28) calibration images in [0, 1]."""
-    from edgekit.tfcompat import import_tensorflow
+    from edgekit.tensorflow_import import import_tensorflow
 
     tf = import_tensorflow()
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -54,7 +54,7 @@ def to_tflite(model: Any, mode: Quantization, calibration_images: np.ndarray | N
         converter.representative_dataset = representative_dataset
         converter.inference_input_type = getattr(tf, settings["inference_input_type"])
         converter.inference_output_type = getattr(tf, settings["inference_output_type"])
-    from edgekit.io import quiet_native_output
+    from edgekit.native_output import quiet_native_output
 
     import warnings
 

@@ -108,7 +108,7 @@ def load_images(path: Path) -> list[LoadedImages]:
     if suffix in ARRAY_SUFFIXES:
         return [LoadedImages(path, _load_array(path))]
     if _is_idx(path):
-        from edgekit.idx import read_idx
+        from edgekit.data.idx import read_idx
         from edgekit.errors import DataError
 
         try:

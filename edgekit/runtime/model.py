@@ -14,7 +14,8 @@ import numpy as np
 from edgekit.data import PREPROCESSING, preprocess
 from edgekit.errors import ArtifactError, BackendError, UsageError
 from edgekit.formats import FORMATS, Format, format_of_path
-from edgekit.io import package_version, quiet_native_output
+from edgekit.versions import package_version
+from edgekit.native_output import quiet_native_output
 from edgekit.runtime.metadata import read_sidecar, read_tflite_metadata
 
 # Backends per format, in order of preference: (name, module to import, distribution for its version).
@@ -149,7 +150,7 @@ def _import_backend(fmt: Format, backend: str | None) -> tuple[str, Any, str | N
         if name == "tensorflow":
             if package_version("tensorflow-cpu") is None and package_version("tensorflow") is None:
                 continue
-            from edgekit.tfcompat import import_tensorflow  # only when nothing lighter is installed
+            from edgekit.tensorflow_import import import_tensorflow  # only when nothing lighter is installed
 
             return name, import_tensorflow().lite, package_version("tensorflow-cpu") or package_version("tensorflow")
         try:

@@ -11,10 +11,11 @@ import numpy as np
 
 from edgekit.data import PREPROCESSING, Dataset, load_dataset, preprocess
 from edgekit.errors import UsageError
-from edgekit.io import ensure_dir, library_versions, sha256_file, write_json_atomic
+from edgekit.files import ensure_dir, sha256_file, write_json_atomic
+from edgekit.versions import library_versions
 from edgekit.models import get_model_spec
 from edgekit.progress import Reporter, SilentReporter
-from edgekit.tfcompat import describe_device, import_tensorflow
+from edgekit.tensorflow_import import describe_device, import_tensorflow
 
 MODEL_FILE = "model.keras"
 MANIFEST_FILE = "manifest.json"
@@ -199,7 +200,7 @@ def train(
         "test_accuracy": _accuracy(test_logits, y_test),
     }
 
-    from edgekit.io import atomic_path
+    from edgekit.files import atomic_path
 
     model_path = run_dir / MODEL_FILE
     with atomic_path(model_path) as tmp:

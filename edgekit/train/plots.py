@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.io import atomic_path
+from edgekit.files import atomic_path
 
 GRID_SIZE = 5
 MAX_WRONG_SHOWN = 8

@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any
 
-from edgekit.io import quiet_native_output
+from edgekit.native_output import quiet_native_output
 
 
 def import_tensorflow() -> Any:

@@ -1,53 +1,17 @@
-"""Small file helpers every writer shares: atomic writes, hashes, library versions."""
+"""File helpers every writer shares: atomic writes, hashes, output folders."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
-import platform
-import sys
 import tempfile
 from collections.abc import Iterator
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from edgekit.errors import OutputError
-
-# Distributions whose versions go into every manifest and report.
-TRACKED_PACKAGES = (
-    "edgekit",
-    "numpy",
-    "tensorflow",
-    "tensorflow-cpu",
-    "keras",
-    "tf2onnx",
-    "onnx",
-    "onnxruntime",
-    "ai-edge-litert",
-    "tflite-runtime",
-)
-
-
-def package_version(name: str) -> str | None:
-    """Installed version of a distribution, or None; never imports the package."""
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return None
-
-
-def library_versions() -> dict[str, str]:
-    """Python and the installed versions of the libraries edgekit's results depend on."""
-    found = {"python": platform.python_version()}
-    for name in TRACKED_PACKAGES:
-        v = package_version(name)
-        if v is not None:
-            found[name] = v
-    return found
 
 
 def sha256_file(path: Path) -> str:
@@ -113,26 +77,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-@contextlib.contextmanager
-def quiet_native_output() -> Iterator[None]:
-    """Silence native start-up chatter for the duration of a block; exceptions still propagate."""
-    # TensorFlow 2.21 writes absl/oneDNN start-up lines straight to file descriptor 2, ignoring
-    # TF_CPP_MIN_LOG_LEVEL, and LiteRT announces its XNNPACK delegate there: they alarm users and
-    # bury edgekit's own messages. EDGEKIT_TF_VERBOSE=1 keeps them.
-    # The TFLite converter also print()s "Saved artifact at ..." to stdout, which would break --json.
-    if os.environ.get("EDGEKIT_TF_VERBOSE"):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.errors import DataError
-from edgekit.idx import read_idx
+from edgekit.data.idx import read_idx
 from edgekit.progress import Reporter, SilentReporter
 
 IMAGE_SHAPE = (28, 28)
@@ -222,7 +222,7 @@ def _download(spec: DatasetSpec, reporter: Reporter) -> tuple[tuple[Split, Split
         names, target_dir = [f"{stem}.gz" for stem in IDX_FILES.values()], cache / spec.keras_subdir
     target_dir.mkdir(parents=True, exist_ok=True)
     reporter.notice(f"downloading {spec.name.value} into {target_dir}")
-    from edgekit.io import write_bytes_atomic
+    from edgekit.files import write_bytes_atomic
 
     for name in names:
         with urllib.request.urlopen(spec.url_base + name, timeout=20) as response:  # noqa: S310 (fixed https URL)

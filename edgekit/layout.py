@@ -1,0 +1,118 @@
+"""The run folder: every path and artifact name edgekit writes, defined once.
+
+    edgekit-runs/                    RunsLayout: one folder per model, plus the main job's summary
+      report.md, report.json
+      cnn-mnist/                     RunLayout
+        model.keras                  the Keras reference
+        manifest.json                written last: a folder without it holds no finished run
+        history.json, curves.png, test-predictions.png
+        train-fingerprints.npy       hashes of the training images (to detect evaluation overlap)
+        artifacts/
+          tflite-int8.tflite         artifact_name(format, mode) + the format's suffix
+          tflite-int8.json           its sidecar manifest
+        bench/                       report.json, report.md, plots
+
+Nothing else in edgekit spells these names out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.formats import FORMATS, Format, Quantization
+
+DEFAULT_RUNS_DIR = Path("edgekit-runs")
+SIDECAR_SUFFIX = ".json"
+
+
+def artifact_name(fmt: Format, mode: Quantization) -> str:
+    """The stem an artifact and its sidecar share, e.g. 'tflite-int8'."""
+    return f"{fmt.value}-{mode.label}"
+
+
+def artifact_file_name(fmt: Format, mode: Quantization) -> str:
+    """'tflite-int8.tflite'."""
+    return artifact_name(fmt, mode) + FORMATS[fmt].suffix
+
+
+def sidecar_path(artifact: Path) -> Path:
+    """The JSON manifest beside an artifact."""
+    return Path(artifact).with_suffix(SIDECAR_SUFFIX)
+
+
+def all_artifact_file_names() -> list[str]:
+    """Every artifact file name edgekit can write, in format-table order."""
+    return [artifact_file_name(f, m) for f, spec in FORMATS.items() for m in spec.modes]
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The paths of one run folder."""
+
+    root: Path
+
+    @property
+    def model_path(self) -> Path:
+        return self.root / "model.keras"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def history_path(self) -> Path:
+        return self.root / "history.json"
+
+    @property
+    def curves_path(self) -> Path:
+        return self.root / "curves.png"
+
+    @property
+    def samples_path(self) -> Path:
+        return self.root / "test-predictions.png"
+
+    @property
+    def fingerprints_path(self) -> Path:
+        return self.root / "train-fingerprints.npy"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def bench_dir(self) -> Path:
+        return self.root / "bench"
+
+    @property
+    def explain_dir(self) -> Path:
+        return self.root / "explain"
+
+    def artifact_path(self, fmt: Format, mode: Quantization, folder: Path | None = None) -> Path:
+        """Where the (format, mode) artifact lives: in ``folder`` when given, else in artifacts/."""
+        return (folder or self.artifacts_dir) / artifact_file_name(fmt, mode)
+
+    def existing_artifacts(self) -> list[Path]:
+        """The run's artifacts that exist, in format-table order."""
+        return [self.artifacts_dir / n for n in all_artifact_file_names() if (self.artifacts_dir / n).is_file()]
+
+    def is_run_folder(self) -> bool:
+        return self.root.is_dir() and self.model_path.is_file()
+
+
+@dataclass(frozen=True)
+class RunsLayout:
+    """The folder `edgekit run` fills: one run folder per model, and a summary report."""
+
+    root: Path = DEFAULT_RUNS_DIR
+
+    def run(self, model: str, dataset: str) -> RunLayout:
+        return RunLayout(self.root / f"{model}-{dataset}")
+
+    @property
+    def summary_markdown(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def summary_json(self) -> Path:
+        return self.root / "report.json"
