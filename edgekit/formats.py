@@ -1,12 +1,21 @@
-"""One enum for quantization modes and one table for formats, shared by convert, runtime and benchmarks.
+"""One enum for quantization modes and one table for formats; dispatch reads the table.
 
+A row names everything edgekit needs to know about a format: its suffix and file signature, the
+modes it can produce, the converter that makes it (a dotted path, imported only when converting,
+so the device runtime never loads TensorFlow), the runtime backends that run it in order of
+preference (names from ``edgekit.runtime.backends``), and how to install one of them.
+
+Adding a format is one row here plus its converter and its backend session class.
 Imports nothing heavy: the device-side runtime reads this table too.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from edgekit.errors import UnsupportedModeError
 
@@ -42,45 +51,50 @@ class FormatSpec:
 
     format: Format
     suffix: str
-    runtime: str  # the interpreter family that runs it
     modes: tuple[Quantization, ...]
-    pip_hint: str  # how to install its runtime on a device
+    converter: str  # "module:function" (model, mode, calibration inputs, options) -> bytes
+    backends: tuple[str, ...]  # runtime backend names, in order of preference
+    install_hint: str  # how to install its first backend on a device
+    signature: Callable[[bytes], bool]  # does a file's head look like this format?
+
+    def load_converter(self) -> Callable[..., bytes]:
+        """The converter function (imports TensorFlow / tf2onnx: never call on a device)."""
+        module, _, name = self.converter.partition(":")
+        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _is_tflite(head: bytes) -> bool:
+    return len(head) >= 8 and head[4:8] == b"TFL3"
+
+
+def _is_onnx(head: bytes) -> bool:
+    # An ONNX ModelProto starts with field 1 (ir_version, varint: 0x08) in every exporter seen;
+    # the protobuf parser is the real judge, this only catches swapped suffixes.
+    return head[:1] == b"\x08"
 
 
 FORMATS: dict[Format, FormatSpec] = {
     Format.TFLITE: FormatSpec(
-        Format.TFLITE, ".tflite", "litert",
-        (Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8),
-        "pip install ai-edge-litert",
+        format=Format.TFLITE, suffix=".tflite",
+        modes=(Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8),
+        converter="edgekit.convert.tflite:to_tflite",
+        backends=("ai_edge_litert", "tflite_runtime", "tensorflow"),
+        install_hint="pip install ai-edge-litert",
+        signature=_is_tflite,
     ),
     Format.ONNX: FormatSpec(
-        Format.ONNX, ".onnx", "onnxruntime",
-        (Quantization.NONE, Quantization.DYNAMIC, Quantization.INT8),
-        "pip install onnxruntime  (or: pip install 'edgekit[onnx]')",
+        format=Format.ONNX, suffix=".onnx",
+        modes=(Quantization.NONE, Quantization.DYNAMIC, Quantization.INT8),
+        converter="edgekit.convert.onnx:to_onnx",
+        backends=("onnxruntime",),
+        install_hint="pip install onnxruntime  (or: pip install 'edgekit[onnx]')",
+        signature=_is_onnx,
     ),
 }
 
-
-@dataclass(frozen=True)
-class ParityBand:
-    """What an artifact must achieve against the Keras model on held-out images."""
-
-    min_agreement: float  # top-1 agreement, fraction
-    max_logit_diff: float | None = None  # float paths only
-    max_accuracy_drop: float | None = None  # points (percentage points)
-
-
-PARITY_BANDS: dict[Quantization, ParityBand] = {
-    Quantization.NONE: ParityBand(min_agreement=1.0, max_logit_diff=1e-4),
-    Quantization.FLOAT16: ParityBand(min_agreement=0.995),
-    Quantization.DYNAMIC: ParityBand(min_agreement=0.995),
-    Quantization.INT8: ParityBand(min_agreement=0.99, max_accuracy_drop=0.5),
-}
-
-
-def artifact_stem(fmt: Format, mode: Quantization) -> str:
-    """File stem shared by an artifact and its JSON sidecar, e.g. 'tflite-int8'."""
-    return f"{fmt.value}-{mode.label}"
+# The CLI's --format and --quantize choices: the enums above plus "all", generated from the table.
+FormatChoice = Enum("FormatChoice", {**{f.name: f.value for f in Format}, "ALL": "all"}, type=str)  # type: ignore[misc]
+QuantizeChoice = Enum("QuantizeChoice", {**{q.name: q.value for q in Quantization}, "ALL": "all"}, type=str)  # type: ignore[misc]
 
 
 def check_supported(fmt: Format, mode: Quantization) -> None:
@@ -99,12 +113,18 @@ def format_of_path(name: str) -> Format | None:
     return None
 
 
-def expand(formats: list[str], modes: list[str]) -> list[tuple[Format, Quantization]]:
+def format_of_bytes(head: bytes) -> Format | None:
+    """The format whose signature a file's first bytes carry, or None."""
+    return next((spec.format for spec in FORMATS.values() if spec.signature(head)), None)
+
+
+def expand(formats: list[Any], modes: list[Any]) -> list[tuple[Format, Quantization]]:
     """Turn CLI choices (with 'all') into (format, mode) pairs, in table order.
 
     With 'all' on either side, pairs a format cannot do are left out; naming both explicitly and
     asking for an impossible pair is a usage error, never a silent skip.
     """
+    formats, modes = [_value(f) for f in formats], [_value(m) for m in modes]
     fmts = list(FORMATS) if "all" in formats else [Format(f) for f in formats]
     any_mode = "all" in modes
     wanted = list(Quantization) if any_mode else [Quantization(m) for m in modes]
@@ -116,9 +136,10 @@ def expand(formats: list[str], modes: list[str]) -> list[tuple[Format, Quantizat
             elif not any_mode and "all" not in formats:
                 check_supported(fmt, mode)
     if not pairs:
-        # e.g. --format onnx --quantize float16 named through 'all' formats: still nothing to do
-        raise UnsupportedModeError(
-            f"no format in {[f.value for f in fmts]} can do {[m.value for m in wanted]}",
-            "tflite does none, float16, dynamic, int8; onnx does none, dynamic, int8",
-        )
+        can = "; ".join(f"{f.value} does {', '.join(m.value for m in s.modes)}" for f, s in FORMATS.items())
+        raise UnsupportedModeError(f"no format in {[f.value for f in fmts]} can do {[m.value for m in wanted]}", can)
     return pairs
+
+
+def _value(choice: Any) -> str:
+    return str(choice.value if isinstance(choice, Enum) else choice)

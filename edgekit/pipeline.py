@@ -16,7 +16,8 @@ from edgekit.benchmarks import BenchConfig, BenchReport, Thresholds, bench
 from edgekit.convert import ConversionResult, convert_all
 from edgekit.convert.core import DEFAULT_CALIBRATION_SAMPLES
 from edgekit.data import Dataset, load_dataset
-from edgekit.formats import FORMATS, Format, Quantization, artifact_stem, expand
+from edgekit.formats import FORMATS, Format, Quantization, expand
+from edgekit.layout import artifact_name as artifact_stem
 from edgekit.files import ensure_dir, sha256_file, write_bytes_atomic, write_json_atomic
 from edgekit.models import get_model_spec
 from edgekit.progress import Reporter, SilentReporter

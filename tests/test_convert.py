@@ -13,7 +13,8 @@ from edgekit.convert import convert, convert_all, raise_for_parity
 from edgekit.convert.parity import band_failures, parity_figures
 from edgekit.convert.tflite import check_full_integer, converter_settings, op_details
 from edgekit.errors import ConversionError, ParityError, UnsupportedModeError
-from edgekit.formats import FORMATS, Format, Quantization, artifact_stem, expand
+from edgekit.formats import FORMATS, Format, Quantization, expand
+from edgekit.layout import artifact_name as artifact_stem
 from edgekit.files import sha256_file
 from edgekit.runtime import load
 
@@ -163,9 +164,9 @@ def test_failure_midway_leaves_no_artifact(dense_run, tmp_path: Path, monkeypatc
 
 
 def test_parity_error_keeps_the_artifact_and_exits_1(dense_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from edgekit import formats
+    from edgekit.convert import parity
 
-    monkeypatch.setitem(formats.PARITY_BANDS, Quantization.DYNAMIC, formats.ParityBand(min_agreement=1.01))
+    monkeypatch.setitem(parity.PARITY_BANDS, Quantization.DYNAMIC, parity.ParityBand(min_agreement=1.01))
     args = ["convert", str(dense_run.run_dir), "-f", "tflite", "-q", "dynamic", "--out", str(tmp_path),
             "--parity-samples", "100"]
     result = runner.invoke(app, args)

@@ -17,7 +17,8 @@ from edgekit.benchmarks.latency import TimingPolicy, summarize, time_calls
 from edgekit.benchmarks.report import SCHEMA_VERSION, render_markdown, write_step_summary
 from edgekit.data import Dataset, preprocess
 from edgekit.errors import ArtifactError, UsageError
-from edgekit.formats import FORMATS, Quantization, artifact_stem, format_of_path
+from edgekit.formats import FORMATS, Quantization, format_of_path
+from edgekit.layout import artifact_name as artifact_stem
 from edgekit.files import ensure_dir, write_bytes_atomic, write_json_atomic
 from edgekit.progress import Reporter, SilentReporter
 

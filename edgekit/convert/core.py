@@ -13,7 +13,9 @@ import numpy as np
 from edgekit import __version__
 from edgekit.data import PREPROCESSING, Dataset, DatasetName, load_dataset, preprocess
 from edgekit.errors import DataError, ModelError, OutputError, ParityError
-from edgekit.formats import FORMATS, PARITY_BANDS, Format, Quantization, artifact_stem, check_supported
+from edgekit.convert.parity import PARITY_BANDS
+from edgekit.formats import FORMATS, Format, Quantization, check_supported
+from edgekit.layout import artifact_name as artifact_stem
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.versions import library_versions
 from edgekit.progress import Reporter, SilentReporter
@@ -228,7 +230,7 @@ def _convert_one(reference: Reference, fmt: Format, mode: Quantization, target: 
             failures = band_failures(parity, mode)
             band = PARITY_BANDS[mode]
             parity.update({"dataset": dataset.name.value, "split": "test", "selection_seed": SELECTION_SEED,
-                           "band": {"min_agreement": band.min_agreement, "max_logit_diff": band.max_logit_diff,
+                           "band": {"min_agreement": band.min_agreement, "max_logit_diff": band.max_output_diff,
                                     "max_accuracy_drop_points": band.max_accuracy_drop},
                            "ok": not failures, "failures": failures})
         manifest = {
@@ -238,7 +240,7 @@ def _convert_one(reference: Reference, fmt: Format, mode: Quantization, target: 
             "file": artifact.name,
             "sha256": sha256_file(tmp),
             "size_bytes": len(content),
-            "runtime": FORMATS[fmt].runtime,
+            "runtime": FORMATS[fmt].backends[0],
             "source_model": {"path": str(reference.path), "sha256": reference.sha256},
             "input": {"name": loaded.input_name, "shape": list(loaded.input_shape),
                       "dtype": str(loaded.input_dtype), "scale": loaded.input_quant[0],

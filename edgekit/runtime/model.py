@@ -159,7 +159,7 @@ def _import_backend(fmt: Format, backend: str | None) -> tuple[str, Any, str | N
             continue
     wanted = backend or " or ".join(names)
     raise BackendError(f"no {wanted} interpreter is installed to run {fmt.value} files",
-                       FORMATS[fmt].pip_hint if backend is None else f"pip install {backend.replace('_', '-')}")
+                       FORMATS[fmt].install_hint if backend is None else f"pip install {backend.replace('_', '-')}")
 
 
 class Model:
