@@ -15,8 +15,10 @@ import typer
 from edgekit.console import (
     RichReporter, err, out, print_bench, print_conversions, print_doctor, print_predictions, print_train_result,
 )
+from edgekit.contract import OutputKind
 from edgekit.data import DatasetName
 from edgekit.errors import EdgekitError
+from edgekit.formats import FormatChoice, QuantizeChoice
 from edgekit.models import MODELS, ModelName
 
 app = typer.Typer(
@@ -87,49 +89,72 @@ def train(
     print_train_result(result)
 
 
-class FormatChoice(str, Enum):
-    """--format values: a format from the table, or all."""
+ScaleOption = Annotated[str | None, typer.Option(
+    "--scale", help="Preprocessing x * SCALE + OFFSET on raw values (0..255 pixels): a number, a comma list "
+    "per channel, or a .npy file.", rich_help_panel="Model contract")]
+OffsetOption = Annotated[str | None, typer.Option("--offset", help="See --scale.", rich_help_panel="Model contract")]
+MeanOption = Annotated[str | None, typer.Option(
+    "--mean", help="Preprocessing (x - MEAN) / STD on raw values: a number, a comma list per channel, or a .npy "
+    "file (per-pixel statistics).", rich_help_panel="Model contract")]
+StdOption = Annotated[str | None, typer.Option("--std", help="See --mean.", rich_help_panel="Model contract")]
+OutputsOption = Annotated[OutputKind | None, typer.Option(
+    "--outputs", help="What the model returns (inferred from a final softmax when not given).",
+    rich_help_panel="Model contract")]
+ClassNamesOption = Annotated[str | None, typer.Option(
+    "--class-names", help="A file with one class name a line, or a comma list.", rich_help_panel="Model contract")]
+ContractOption = Annotated[Path | None, typer.Option(
+    "--contract", help="A TOML file with any of the keys scale, offset, mean, std, outputs, class_names "
+    "(flags win).", rich_help_panel="Model contract")]
+DataOption = Annotated[str | None, typer.Option(
+    "--data", help="Images to calibrate and check with: a folder with one subfolder per class, an .npz (x/y or "
+    "x_train/y_train/x_test/y_test), a folder of IDX files, or a dataset name (mnist, fashion-mnist, digits).")]
 
-    TFLITE = "tflite"
-    ONNX = "onnx"
-    ALL = "all"
 
+def _declared(scale: str | None, offset: str | None, mean: str | None, std: str | None,
+              outputs: OutputKind | None, class_names: str | None, contract: Path | None) -> Any:
+    from edgekit.contract import declare
 
-class QuantizeChoice(str, Enum):
-    """--quantize values: a Quantization mode, or all."""
-
-    NONE = "none"
-    FLOAT16 = "float16"
-    DYNAMIC = "dynamic"
-    INT8 = "int8"
-    ALL = "all"
+    return declare(scale=scale, offset=offset, mean=mean, std=std, outputs=outputs.value if outputs else None,
+                   class_names=class_names, contract_file=contract)
 
 
 @app.command()
 @handles_errors
 def convert(
-    source: Annotated[Path, typer.Argument(help="Run folder from `edgekit train` (with model.keras) or a .keras file.")],
-    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = FormatChoice.ALL,
-    quantize: Annotated[QuantizeChoice, typer.Option(
+    source: Annotated[Path, typer.Argument(help="A run folder from `edgekit train`, a .keras or legacy .h5 file, "
+                                           "or a TensorFlow SavedModel folder.")],
+    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = FormatChoice("all"),  # type: ignore[valid-type]
+    quantize: Annotated[QuantizeChoice, typer.Option(  # type: ignore[valid-type]
         "--quantize", "-q", help="none (float32), float16 (TFLite), dynamic (int8 weights), int8 (full integer, "
-        "calibrated), or all that the format can do.")] = QuantizeChoice.ALL,
+        "calibrated), or all that the format can do.")] = QuantizeChoice("all"),
     calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
     parity_samples: Annotated[int, typer.Option(help="Held-out test images for the parity check.")] = 500,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Artifact folder. Default: SOURCE/artifacts.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace artifacts that already exist.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Artifact folder. Default: artifacts/ in the "
+                                                 "run folder, or beside the model.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace artifacts that already exist.")] = False,
     parity_check: Annotated[bool, typer.Option(help="Exit 1 when an artifact falls outside its parity band "
                                                "(the artifact is still written).")] = True,
+    onnx_dynamic_ops: Annotated[str, typer.Option(
+        help="ONNX dynamic: matmul (MatMul/Gemm only, fast on CPU) or all (convolutions too: ConvInteger, "
+        "slow on CPU).")] = "matmul",
+    data: DataOption = None,
+    calibration_data: Annotated[str | None, typer.Option(
+        help="Calibrate int8 on these images instead (same forms as --data).")] = None,
+    scale: ScaleOption = None, offset: OffsetOption = None, mean: MeanOption = None, std: StdOption = None,
+    outputs: OutputsOption = None, class_names: ClassNamesOption = None, contract: ContractOption = None,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
-    """Convert a trained model to TFLite / ONNX, with a JSON sidecar and a parity check per artifact."""
-    from edgekit.convert import convert_all, raise_for_parity
+    """Convert a model to TFLite / ONNX, with a JSON sidecar and a parity check per artifact."""
+    from edgekit.convert import ConvertOptions, DataSources, convert_all, raise_for_parity
     from edgekit.formats import expand
 
-    pairs = expand([fmt.value], [quantize.value])
-    results = convert_all(source, pairs, out_dir=out_dir, calibration_samples=calibration_samples,
-                          parity_samples=parity_samples, overwrite=overwrite, data_dir=data_dir,
-                          offline=offline or None, reporter=RichReporter())
+    declared = _declared(scale, offset, mean, std, outputs, class_names, contract)
+    options = ConvertOptions(calibration_samples=calibration_samples, parity_samples=parity_samples,
+                             overwrite=overwrite, onnx_dynamic_ops=onnx_dynamic_ops, out_dir=out_dir)
+    sources = DataSources(data=data, calibration_data=calibration_data, data_dir=data_dir, offline=offline or None)
+    results = convert_all(source, expand([fmt], [quantize]), options, sources=sources, declared=declared,
+                          reporter=RichReporter())
     print_conversions(results)
     if parity_check:
         raise_for_parity(results)
@@ -229,6 +254,9 @@ def bench(
     max_accuracy_regression: Annotated[float | None, typer.Option(
         help=GATE_HELP + "points an artifact may fall below the baseline's accuracy.")] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots beside the report.")] = True,
+    data: DataOption = None,
+    scale: ScaleOption = None, offset: OffsetOption = None, mean: MeanOption = None, std: StdOption = None,
+    outputs: OutputsOption = None, class_names: ClassNamesOption = None, contract: ContractOption = None,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
@@ -247,12 +275,17 @@ def bench(
                          max_accuracy_regression=max_accuracy_regression)
     if (limits.max_slowdown is not None or limits.max_accuracy_regression is not None) and baseline is None:
         raise UsageError("--max-slowdown and --max-accuracy-regression need --baseline OLD_report.json")
-    baseline_report = load_report(baseline) if baseline else None
+    from edgekit.convert import DataSources
+
+    declared = _declared(scale, offset, mean, std, outputs, class_names, contract)
     config = BenchConfig(split=dataset_split, threads=threads, batch_sizes=_batch_sizes(batch_sizes),
                          artifacts=tuple(_csv(artifacts, "--artifacts")) if artifacts else (),
-                         policy=TimingPolicy(min_seconds=min_time), plots=plots)
-    result = run_bench(run_dir, config, out_dir=out_dir, thresholds=limits, baseline=baseline_report,
-                       baseline_path=baseline, data_dir=data_dir, offline=offline or None, reporter=RichReporter())
+                         policy=TimingPolicy(min_seconds=min_time), plots=plots, out_dir=out_dir, declared=declared)
+    config.validate()
+    baseline_pair = (load_report(baseline), baseline) if baseline else None
+    result = run_bench(run_dir, config, thresholds=limits, baseline=baseline_pair,
+                       sources=DataSources(data=data, data_dir=data_dir, offline=offline or None),
+                       reporter=RichReporter())
     print_bench(result.report)
     out.print(f"report: {result.markdown_path} (and {result.json_path.name}, plots) in {result.out_dir}")
     raise_for_breaches(list(result.breaches))
@@ -293,10 +326,16 @@ def run(
                                  param_hint="--models")
     limits = _thresholds(thresholds_file, max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement,
                          max_latency_ms=max_latency_ms)
-    config = BenchConfig(threads=threads, batch_sizes=_batch_sizes(batch_sizes), policy=TimingPolicy(min_seconds=min_time))
-    result = run_pipeline(names, dataset.value, out_dir, force=force, epochs=epochs, max_train_images=max_train_images,
-                          calibration_samples=calibration_samples, bench_config=config, thresholds=limits,
-                          data_dir=data_dir, offline=offline or None, reporter=RichReporter())
+    from edgekit.convert import ConvertOptions, DataSources
+    from edgekit.pipeline import PipelineConfig
+
+    config = PipelineConfig(
+        models=tuple(names), dataset=dataset.value, force=force, epochs=epochs, max_train_images=max_train_images,
+        convert=ConvertOptions(calibration_samples=calibration_samples),
+        bench=BenchConfig(threads=threads, batch_sizes=_batch_sizes(batch_sizes),
+                          policy=TimingPolicy(min_seconds=min_time)))
+    result = run_pipeline(config, out_dir, thresholds=limits,
+                          sources=DataSources(data_dir=data_dir, offline=offline or None), reporter=RichReporter())
     for outcome in result.outcomes:
         print_bench(outcome.bench.report)
     out.print(f"done in {result.seconds:.0f} s. Report: {result.summary_markdown} "

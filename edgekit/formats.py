@@ -52,15 +52,24 @@ class FormatSpec:
     format: Format
     suffix: str
     modes: tuple[Quantization, ...]
-    converter: str  # "module:function" (model, mode, calibration inputs, options) -> bytes
+    converter: str  # "module:function" (reference, mode, calibration inputs, options) -> bytes
+    embedder: str  # "module:function" (artifact bytes, metadata dict) -> bytes with the metadata inside
     backends: tuple[str, ...]  # runtime backend names, in order of preference
     install_hint: str  # how to install its first backend on a device
     signature: Callable[[bytes], bool]  # does a file's head look like this format?
 
     def load_converter(self) -> Callable[..., bytes]:
         """The converter function (imports TensorFlow / tf2onnx: never call on a device)."""
-        module, _, name = self.converter.partition(":")
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        return _resolve(self.converter)
+
+    def load_embedder(self) -> Callable[[bytes, dict[str, Any]], bytes]:
+        """The function that stores edgekit's metadata inside an artifact."""
+        return _resolve(self.embedder)
+
+
+def _resolve(dotted: str) -> Any:
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _is_tflite(head: bytes) -> bool:
@@ -78,6 +87,7 @@ FORMATS: dict[Format, FormatSpec] = {
         format=Format.TFLITE, suffix=".tflite",
         modes=(Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8),
         converter="edgekit.convert.tflite:to_tflite",
+        embedder="edgekit.runtime.metadata:embed_tflite_metadata",
         backends=("ai_edge_litert", "tflite_runtime", "tensorflow"),
         install_hint="pip install ai-edge-litert",
         signature=_is_tflite,
@@ -86,6 +96,7 @@ FORMATS: dict[Format, FormatSpec] = {
         format=Format.ONNX, suffix=".onnx",
         modes=(Quantization.NONE, Quantization.DYNAMIC, Quantization.INT8),
         converter="edgekit.convert.onnx:to_onnx",
+        embedder="edgekit.convert.onnx:embed_onnx_metadata",
         backends=("onnxruntime",),
         install_hint="pip install onnxruntime  (or: pip install 'edgekit[onnx]')",
         signature=_is_onnx,

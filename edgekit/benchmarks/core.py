@@ -15,10 +15,10 @@ from edgekit.benchmarks.env import environment, peak_rss_mb, rss_mb
 from edgekit.benchmarks.gate import Thresholds, baseline_summary, evaluate
 from edgekit.benchmarks.latency import TimingPolicy, summarize, time_calls
 from edgekit.benchmarks.report import SCHEMA_VERSION, render_markdown, write_step_summary
-from edgekit.data import Dataset, preprocess
 from edgekit.errors import ArtifactError, UsageError
-from edgekit.formats import FORMATS, Quantization, format_of_path
-from edgekit.layout import artifact_name as artifact_stem
+from edgekit.convert.inputs import DataSources
+from edgekit.formats import Quantization, format_of_path
+from edgekit.layout import RunLayout, all_artifact_file_names, artifact_name
 from edgekit.files import ensure_dir, write_bytes_atomic, write_json_atomic
 from edgekit.progress import Reporter, SilentReporter
 
@@ -36,6 +36,8 @@ class BenchConfig:
     artifacts: tuple[str, ...] = ()  # names (tflite-int8) or paths; empty: every artifact of the run
     policy: TimingPolicy = field(default_factory=TimingPolicy)
     plots: bool = True
+    out_dir: Path | None = None  # default: the run's bench/ folder
+    declared: Any = None  # a contract.DeclaredContract: what the user declared about the model
 
     def validate(self) -> None:
         if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
@@ -60,20 +62,20 @@ class BenchReport:
 
 
 def find_artifacts(run_dir: Path, wanted: tuple[str, ...]) -> list[Path]:
-    """The run's artifacts in table order, or the ones named (by stem or path)."""
-    folder = run_dir / "artifacts"
-    order = [artifact_stem(f, m) + FORMATS[f].suffix for f in FORMATS for m in FORMATS[f].modes]
+    """The run's artifacts in table order, or the ones named (by name or path)."""
+    layout = RunLayout(run_dir)
     if not wanted:
-        found = [folder / n for n in order if (folder / n).is_file()]
+        found = layout.existing_artifacts()
         if not found:
-            raise ArtifactError(f"no artifacts in {folder}", f"run `edgekit convert {run_dir}` first")
+            raise ArtifactError(f"no artifacts in {layout.artifacts_dir}", f"run `edgekit convert {run_dir}` first")
         return found
+    names = {n.rsplit(".", 1)[0]: n for n in all_artifact_file_names()}
     paths = []
     for item in wanted:
-        path = Path(item) if format_of_path(item) else folder / next(
-            (n for n in order if n.rsplit(".", 1)[0] == item), f"{item}.?")
+        path = Path(item) if format_of_path(item) else layout.artifacts_dir / names.get(item, f"{item}.?")
         if not path.is_file():
-            raise ArtifactError(f"artifact {item} not found ({path})", f"available: {', '.join(n for n in order if (folder / n).is_file())}")
+            available = ", ".join(p.stem for p in layout.existing_artifacts()) or "none"
+            raise ArtifactError(f"artifact {item} not found ({path})", f"available: {available}")
         paths.append(path)
     return paths
 
@@ -108,7 +110,7 @@ def _raw_invoke_best_ms(path: Path, backend: str, threads: int | None, model_inp
 
 
 def _measure_artifact(path: Path, config: BenchConfig, images: np.ndarray, labels: np.ndarray,
-                      reference_logits: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+                      reference: tuple[np.ndarray, Any]) -> tuple[dict[str, Any], np.ndarray]:
     from edgekit.runtime import load
 
     before = rss_mb()
@@ -136,7 +138,7 @@ def _measure_artifact(path: Path, config: BenchConfig, images: np.ndarray, label
     fmt = model.format
     mode = Quantization(manifest.get("mode", "none"))
     row = {
-        "name": artifact_stem(fmt, mode) if manifest.get("mode") else path.stem,
+        "name": artifact_name(fmt, mode) if manifest.get("mode") else path.stem,
         "format": fmt.value,
         "mode": mode.value,
         "file": str(path),
@@ -152,7 +154,8 @@ def _measure_artifact(path: Path, config: BenchConfig, images: np.ndarray, label
         "latency": latency,
         "raw_invoke_best_ms": raw_best,
         "p50_vs_raw_invoke_best": round(latency[str(smallest)]["p50_ms"] / raw_best, 3) if raw_best else None,
-        "drift": drift(reference_logits, prediction.logits, labels, classes=len(model.class_names)),
+        "drift": drift(reference[0], prediction.outputs, labels, classes=len(model.class_names),
+                       output_kind=reference[1].output_kind),
         "breaches": [],
     }
     return row, prediction.labels
@@ -162,20 +165,18 @@ def bench(
     run_dir: Path,
     config: BenchConfig | None = None,
     *,
-    out_dir: Path | None = None,
     thresholds: Thresholds | None = None,
-    baseline: dict[str, Any] | None = None,
-    baseline_path: Path | None = None,
-    data_dir: Path | None = None,
-    offline: bool | None = None,
+    baseline: tuple[dict[str, Any], Path] | None = None,
+    sources: DataSources | None = None,
     reporter: Reporter | None = None,
-    dataset: Dataset | None = None,
 ) -> BenchReport:
     """Benchmark the Keras reference and every artifact of a run folder; write JSON, Markdown and plots.
 
-    ``dataset``: the data the model was trained on, when the caller has it loaded already.
+    ``baseline``: an earlier report and its path; ``sources``: where the images come from.
     """
-    from edgekit.convert.core import dataset_for, load_reference
+    from edgekit.contract import DeclaredContract
+    from edgekit.convert.inputs import load_inputs
+    from edgekit.convert.reference import load_reference
     from edgekit.tensorflow_import import describe_device, import_tensorflow
 
     config = config or BenchConfig()
@@ -185,8 +186,9 @@ def bench(
     thresholds.validate()
     run_dir = Path(run_dir)
     paths = find_artifacts(run_dir, config.artifacts)
-    target = ensure_dir(Path(out_dir) if out_dir is not None else run_dir / BENCH_DIR)
+    target = ensure_dir(Path(config.out_dir) if config.out_dir is not None else RunLayout(run_dir).bench_dir)
     started_all = time.perf_counter()
+    baseline_report, baseline_path = baseline if baseline else (None, None)
 
     tf = import_tensorflow()
     if config.threads:
@@ -199,17 +201,18 @@ def bench(
     t0 = time.perf_counter()
     reference = load_reference(run_dir)
     keras_load_ms = (time.perf_counter() - t0) * 1e3
-    dataset = dataset or dataset_for(reference, data_dir, offline, reporter)
+    prepared = load_inputs(reference, sources or DataSources(), config.declared or DeclaredContract(), reporter)
+    dataset, contract = prepared.dataset, prepared.contract
     split = dataset.split(config.split)
     images, labels = split.images, split.labels.astype(np.int64)
 
     reporter.start("benchmarking", len(paths) + 1)
     try:
         t0 = time.perf_counter()
-        reference_logits = reference.model.predict(preprocess(images), batch_size=256, verbose=0)
+        reference_logits = reference.outputs(contract.model_input(images))
         keras_eval = time.perf_counter() - t0
         reference_pred = reference_logits.argmax(1)
-        classes = len(reference.class_names)
+        classes = contract.num_classes
         keras_row = {
             "name": "keras",
             "device": describe_device(),
@@ -219,12 +222,13 @@ def bench(
             "eval_seconds": round(keras_eval, 4),
             "accuracy": float(np.mean(reference_pred == labels)),
             "per_class_accuracy": per_class_accuracy(labels, reference_pred, classes),
-            "latency": _keras_latency(reference.model, preprocess(images[:max(config.batch_sizes)]), config.batch_sizes),
+            "latency": _keras_latency(reference.model, contract.model_input(images[:max(config.batch_sizes)]),
+                                      config.batch_sizes),
         }
         reporter.advance(1, "keras")
         rows, predictions = [], []
         for path in paths:
-            row, predicted = _measure_artifact(path, config, images, labels, reference_logits)
+            row, predicted = _measure_artifact(path, config, images, labels, (reference_logits, contract))
             rows.append(row)
             predictions.append((row["name"], predicted))
             reporter.advance(1, row["name"])
@@ -241,10 +245,12 @@ def bench(
         "schema_version": SCHEMA_VERSION,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "run_dir": str(run_dir),
-        "model": (reference.run_manifest or {}).get("model", reference.path.stem),
-        "class_names": reference.class_names,
-        "dataset": {"name": dataset.name.value, "source": dataset.source, "is_full_dataset": dataset.is_full,
-                    "split": config.split, "images": int(len(labels))},
+        "model": reference.run.model if reference.run else reference.path.stem,
+        "class_names": list(contract.class_names),
+        "contract": contract.to_dict(),
+        "dataset": {"name": dataset.name, "source": dataset.source, "is_full_dataset": dataset.is_full,
+                    "split": config.split, "images": int(len(labels)),
+                    "evaluation_note": prepared.evaluation_note},
         "config": {"split": config.split, "threads": config.threads, "batch_sizes": list(config.batch_sizes),
                    "timing": {"warmup_runs": config.policy.warmup_runs, "min_runs": config.policy.min_runs,
                               "min_seconds": config.policy.min_seconds, "max_seconds": config.policy.max_seconds}},
@@ -258,10 +264,11 @@ def bench(
     if int8:  # how much faster the edge artifact is than the usual way of calling Keras
         keras_row["predict_p50_vs_tflite_int8"] = round(
             keras_row["latency"]["predict"][smallest]["p50_ms"] / int8["latency"][smallest]["p50_ms"], 1)
-    breaches = evaluate(report, thresholds, baseline)
+    breaches = evaluate(report, thresholds, baseline_report)
     for r in rows:
         r["breaches"] = [b for b in breaches if b["artifact"] == r["name"]]
-    report["gate"] = {"thresholds": thresholds.active(), "baseline": baseline_summary(report, baseline, baseline_path),
+    report["gate"] = {"thresholds": thresholds.active(),
+                      "baseline": baseline_summary(report, baseline_report, baseline_path),
                       "breaches": breaches, "passed": not breaches}
 
     if config.plots:

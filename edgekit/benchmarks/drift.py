@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.convert.parity import parity_figures
-from edgekit.runtime.model import softmax
+from edgekit.contract import OutputKind, softmax
 
 EPS = 1e-12
 
@@ -36,9 +36,12 @@ def mean_kl_divergence(reference_probs: np.ndarray, artifact_probs: np.ndarray) 
 
 
 def drift(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.ndarray,
-          classes: int = 10) -> dict[str, Any]:
-    """Everything a user needs to know about what conversion changed, as plain JSON-able values."""
-    figures = parity_figures(reference_logits, artifact_logits, labels)
+          classes: int = 10, output_kind: OutputKind = OutputKind.LOGITS) -> dict[str, Any]:
+    """Everything a user needs to know about what conversion changed, as plain JSON-able values.
+
+    The arguments are the models' outputs, logits or probabilities by ``output_kind``.
+    """
+    figures = parity_figures(reference_logits, artifact_logits, labels, output_kind)
     ref_pred, art_pred = reference_logits.argmax(1), artifact_logits.argmax(1)
     ref_classes = per_class_accuracy(labels, ref_pred, classes)
     art_classes = per_class_accuracy(labels, art_pred, classes)
@@ -51,10 +54,14 @@ def drift(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.
         "disagreeing_indices": figures["disagreeing_indices"],
         "max_abs_prob_diff": figures["max_abs_prob_diff"],
         "mean_abs_prob_diff": figures["mean_abs_prob_diff"],
-        "mean_kl_divergence": mean_kl_divergence(softmax(reference_logits, np.float64),
-                                                 softmax(artifact_logits, np.float64)),
+        "mean_kl_divergence": mean_kl_divergence(_probabilities(reference_logits, output_kind),
+                                                 _probabilities(artifact_logits, output_kind)),
         "per_class_accuracy": art_classes,
         "per_class_delta_points": [None if a is None or r is None else round((a - r) * 100, 4)
                                    for a, r in zip(art_classes, ref_classes)],
         "confusion_matrix": confusion_matrix(labels, art_pred, classes).tolist(),
     }
+
+
+def _probabilities(outputs: np.ndarray, output_kind: OutputKind) -> np.ndarray:
+    return outputs.astype(np.float64) if output_kind is OutputKind.PROBABILITIES else softmax(outputs, np.float64)

@@ -1,9 +1,11 @@
-"""Keras -> TFLite and ONNX conversion, with a JSON sidecar and a parity check for every artifact."""
+"""Keras / SavedModel -> TFLite and ONNX, with a JSON sidecar and a parity check for every artifact."""
 
-from edgekit.convert.core import (
-    ConversionResult, Reference, convert, convert_all, load_reference, raise_for_parity,
+from edgekit.convert.artifacts import (
+    ConversionResult, ConvertOptions, artifact_is_current, convert, convert_all, default_artifacts_dir,
+    raise_for_parity,
 )
+from edgekit.convert.inputs import DataSources
 from edgekit.formats import Format, Quantization
 
-__all__ = ["ConversionResult", "Format", "Quantization", "Reference", "convert", "convert_all", "load_reference",
-           "raise_for_parity"]
+__all__ = ["ConversionResult", "ConvertOptions", "DataSources", "Format", "Quantization", "artifact_is_current",
+           "convert", "convert_all", "default_artifacts_dir", "raise_for_parity"]

@@ -17,17 +17,21 @@ OUTPUT_NAME = "logits"
 BATCH_DIM = "batch"
 
 
-def _float_model(model: Any) -> Any:
+# onnxruntime's guidance for CNNs: dynamic quantization of convolutions (ConvInteger) is slow on CPU
+# (measured: the CNN's onnx-dynamic 5x slower than float32), so by default only MatMul/Gemm are quantized.
+DYNAMIC_OPS = {"matmul": ["MatMul", "Gemm"], "all": None}
+
+
+def _float_model(reference: Any) -> Any:
     """tf2onnx.convert.from_keras fails on Keras 3 ('keras_tensor_N'); a tf.function wrapper works."""
     from edgekit.native_output import quiet_native_output
     from edgekit.tensorflow_import import import_tensorflow
 
-    tf = import_tensorflow()
+    import_tensorflow()
     with quiet_native_output():
         import tf2onnx
 
-        spec = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
-        fn = tf.function(lambda x: model(x, training=False), input_signature=spec)
+        fn, spec = reference.tf_function()
         proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=OPSET)
     _rename_io(proto)
     return proto
@@ -62,11 +66,16 @@ class _Calibration:
         self._next = 0
 
 
-def to_onnx(model: Any, mode: Quantization, calibration_images: np.ndarray | None = None) -> bytes:
-    """Convert a Keras model to ONNX bytes in ``mode`` (none, dynamic or int8 QDQ)."""
+def to_onnx(reference: Any, mode: Quantization, calibration_inputs: np.ndarray | None = None,
+            options: Any = None) -> bytes:
+    """Convert the reference to ONNX bytes in ``mode`` (none, dynamic or int8 QDQ).
+
+    int8 needs float32 calibration inputs already through the contract, shaped like the model input.
+    ``options.onnx_dynamic_ops``: "matmul" (default: MatMul/Gemm only) or "all".
+    """
     import onnx
 
-    proto = _float_model(model)
+    proto = _float_model(reference)
     try:
         onnx.checker.check_model(proto)
     except onnx.checker.ValidationError as exc:
@@ -84,11 +93,12 @@ def to_onnx(model: Any, mode: Quantization, calibration_images: np.ndarray | Non
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
         try:
             if mode is Quantization.DYNAMIC:
-                quantize_dynamic(prepared, quantized, weight_type=QuantType.QInt8)
+                ops = DYNAMIC_OPS[getattr(options, "onnx_dynamic_ops", "matmul")]
+                quantize_dynamic(prepared, quantized, weight_type=QuantType.QInt8, op_types_to_quantize=ops)
             elif mode is Quantization.INT8:
-                if calibration_images is None or len(calibration_images) == 0:
+                if calibration_inputs is None or len(calibration_inputs) == 0:
                     raise ConversionError("ONNX int8 needs calibration images")
-                reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_images)
+                reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_inputs)
                 quantize_static(prepared, quantized, reader, quant_format=QuantFormat.QDQ,
                                 activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
             else:  # pragma: no cover - formats.check_supported stops this earlier

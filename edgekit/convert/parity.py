@@ -9,7 +9,7 @@ import numpy as np
 from dataclasses import dataclass
 
 from edgekit.formats import Quantization
-from edgekit.runtime.model import softmax
+from edgekit.contract import OutputKind, softmax
 
 
 @dataclass(frozen=True)
@@ -29,24 +29,41 @@ PARITY_BANDS: dict[Quantization, ParityBand] = {
 }
 
 
-def parity_figures(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    """Agreement, accuracies, probability and logit differences between two sets of logits."""
-    ref_pred, art_pred = reference_logits.argmax(1), artifact_logits.argmax(1)
+def parity_figures(reference_outputs: np.ndarray, artifact_outputs: np.ndarray, labels: np.ndarray,
+                   output_kind: OutputKind = OutputKind.LOGITS) -> dict[str, Any]:
+    """Agreement, accuracies, probability and output differences between two sets of outputs.
+
+    Outputs are what the model returns (logits or probabilities, by ``output_kind``); probabilities
+    are never made by softmaxing probabilities. ``max_abs_logit_diff`` is reported for logits models only.
+    """
+    ref_pred, art_pred = reference_outputs.argmax(1), artifact_outputs.argmax(1)
     # float64: the figures must not suffer from float32 round-off
-    p_ref, p_art = softmax(reference_logits, np.float64), softmax(artifact_logits, np.float64)
+    p_ref = _probabilities(reference_outputs, output_kind)
+    p_art = _probabilities(artifact_outputs, output_kind)
     prob_diff = np.abs(p_ref - p_art)
+    output_diff = float(np.abs(reference_outputs.astype(np.float64) - artifact_outputs).max())
     ref_acc, art_acc = float(np.mean(ref_pred == labels)), float(np.mean(art_pred == labels))
-    return {
+    figures = {
         "images": int(len(labels)),
+        "output_kind": output_kind.value,
         "agreement": float(np.mean(ref_pred == art_pred)),
         "reference_accuracy": ref_acc,
         "artifact_accuracy": art_acc,
         "accuracy_drop_points": round((ref_acc - art_acc) * 100, 4),
         "max_abs_prob_diff": float(prob_diff.max()),
         "mean_abs_prob_diff": float(prob_diff.mean()),
-        "max_abs_logit_diff": float(np.abs(reference_logits.astype(np.float64) - artifact_logits).max()),
+        "max_abs_output_diff": output_diff,
         "disagreeing_indices": np.flatnonzero(ref_pred != art_pred).tolist(),
     }
+    if output_kind is OutputKind.LOGITS:
+        figures["max_abs_logit_diff"] = output_diff
+    return figures
+
+
+def _probabilities(outputs: np.ndarray, output_kind: OutputKind) -> np.ndarray:
+    if output_kind is OutputKind.PROBABILITIES:
+        return outputs.astype(np.float64)
+    return softmax(outputs, np.float64)
 
 
 def band_failures(figures: dict[str, Any], mode: Quantization) -> list[str]:
@@ -55,8 +72,9 @@ def band_failures(figures: dict[str, Any], mode: Quantization) -> list[str]:
     failures = []
     if figures["agreement"] < band.min_agreement:
         failures.append(f"top-1 agreement {figures['agreement']:.2%} < {band.min_agreement:.1%}")
-    if band.max_output_diff is not None and figures["max_abs_logit_diff"] > band.max_output_diff:
-        failures.append(f"max |logit diff| {figures['max_abs_logit_diff']:.2e} > {band.max_output_diff:.0e}")
+    if band.max_output_diff is not None and figures["max_abs_output_diff"] > band.max_output_diff:
+        what = "logit" if figures.get("output_kind", "logits") == "logits" else "probability"
+        failures.append(f"max |{what} diff| {figures['max_abs_output_diff']:.2e} > {band.max_output_diff:.0e}")
     if band.max_accuracy_drop is not None and figures["accuracy_drop_points"] > band.max_accuracy_drop:
         failures.append(f"accuracy drop {figures['accuracy_drop_points']:.2f} points > {band.max_accuracy_drop}")
     return failures

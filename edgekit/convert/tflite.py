@@ -29,12 +29,29 @@ def converter_settings(mode: Quantization) -> dict[str, Any]:
     }[mode]
 
 
-def to_tflite(model: Any, mode: Quantization, calibration_images: np.ndarray | None = None) -> bytes:
-    """Convert a Keras model; int8 needs float32 (N, 28, 28) calibration images in [0, 1]."""
+def to_tflite(reference: Any, mode: Quantization, calibration_inputs: np.ndarray | None = None,
+              options: Any = None) -> bytes:
+    """Convert the reference (Keras model or SavedModel) to .tflite bytes in ``mode``.
+
+    int8 needs float32 calibration inputs already through the model's contract, shaped like the
+    model input (N, *input_shape); the result is checked to be full-integer.
+    """
     from edgekit.tensorflow_import import import_tensorflow
 
     tf = import_tensorflow()
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if reference.kind == "saved_model":
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(reference.path), signature_keys=["serving_default"])
+    else:
+        converter = tf.lite.TFLiteConverter.from_keras_model(reference.model)
+    _configure(tf, converter, mode, calibration_inputs, reference.facts.input_shape)
+    content = _run_converter(converter, mode)
+    if mode is Quantization.INT8:
+        check_full_integer(content)
+    return content
+
+
+def _configure(tf: Any, converter: Any, mode: Quantization, calibration_inputs: np.ndarray | None,
+               input_shape: tuple[int, ...]) -> None:
     settings = converter_settings(mode)
     if "optimizations" in settings:
         converter.optimizations = [getattr(tf.lite.Optimize, o) for o in settings["optimizations"]]
@@ -43,17 +60,22 @@ def to_tflite(model: Any, mode: Quantization, calibration_images: np.ndarray | N
     if "supported_ops" in settings:
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, o) for o in settings["supported_ops"]]
     if settings.get("representative_dataset"):
-        if calibration_images is None or len(calibration_images) == 0:
+        if calibration_inputs is None or len(calibration_inputs) == 0:
             raise ConversionError("full-integer int8 needs calibration images")
-        images = calibration_images.astype(np.float32)
+        inputs = np.asarray(calibration_inputs, dtype=np.float32)
+        if inputs.shape[1:] != tuple(input_shape):
+            raise ConversionError(f"calibration inputs have shape {inputs.shape[1:]}, the model takes {input_shape}")
 
         def representative_dataset():  # type: ignore[no-untyped-def]
-            for i in range(len(images)):
-                yield [images[i:i + 1]]
+            for i in range(len(inputs)):
+                yield [inputs[i:i + 1]]
 
         converter.representative_dataset = representative_dataset
         converter.inference_input_type = getattr(tf, settings["inference_input_type"])
         converter.inference_output_type = getattr(tf, settings["inference_output_type"])
+
+
+def _run_converter(converter: Any, mode: Quantization) -> bytes:
     from edgekit.native_output import quiet_native_output
 
     import warnings
@@ -69,7 +91,7 @@ def to_tflite(model: Any, mode: Quantization, calibration_images: np.ndarray | N
         named = f" (op {op.group(1)})" if op else ""
         raise ConversionError(
             f"TFLite {mode.label} conversion failed{named}: {text.strip().splitlines()[0][:300] if text else exc!r}",
-            "full-integer int8 needs every op to have an int8 kernel; try --quantize dynamic for this model"
+            "full-integer int8 needs an int8 kernel for every op; the message names the op that has none"
             if mode is Quantization.INT8 else None,
         ) from exc
 

@@ -9,19 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.data import PREPROCESSING, Dataset, load_dataset, preprocess
+from edgekit.contract import Contract, mnist_contract
+from edgekit.data import Dataset, Split, check_trainable, fingerprints, load_dataset, stratified_subset
 from edgekit.errors import UsageError
-from edgekit.files import ensure_dir, sha256_file, write_json_atomic
-from edgekit.versions import library_versions
+from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
+from edgekit.layout import RunLayout
+from edgekit.manifests import RunManifest, read_run_manifest
 from edgekit.models import get_model_spec
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.tensorflow_import import describe_device, import_tensorflow
-
-MODEL_FILE = "model.keras"
-MANIFEST_FILE = "manifest.json"
-HISTORY_FILE = "history.json"
-CURVES_FILE = "curves.png"
-SAMPLES_FILE = "test-predictions.png"
+from edgekit.versions import library_versions
 
 EARLY_STOPPING_PATIENCE = 10
 MAX_SHIFT_PIXELS = 2  # augmentation: random translation of up to this many pixels each way
@@ -143,9 +140,12 @@ def train(
     reporter = reporter or SilentReporter()
     config.validate()
     spec = get_model_spec(config.model)
-    run_dir = ensure_dir(Path(out_dir))
+    layout = RunLayout(ensure_dir(Path(out_dir)))
     if dataset is None:
         dataset = load_dataset(config.dataset, data_dir, offline=offline, reporter=reporter)
+    train_split = _training_split(dataset, config)
+    check_trainable(dataset, len(dataset.class_names), train_split)
+    contract = mnist_contract(dataset.class_names)
 
     tf = import_tensorflow()
     import keras
@@ -154,16 +154,25 @@ def train(
     tf.config.experimental.enable_op_determinism()
     device = describe_device()
     reporter.notice(f"training {config.model} on {device}")
+    layout.manifest_path.unlink(missing_ok=True)  # from here on the folder is an unfinished run
+    model, history, seconds = _fit(spec, config, contract, train_split, dataset, reporter)
+    metrics, test_outputs = _evaluate(model, contract, train_split, dataset)
+    return _write_run(layout, config, model, history, seconds, metrics, test_outputs, dataset, train_split,
+                      contract, device)
 
-    train_split = dataset.train
-    if config.max_train_images is not None:
-        train_split = type(train_split)(train_split.images[:config.max_train_images],
-                                        train_split.labels[:config.max_train_images])
-    x_train, y_train = preprocess(train_split.images), train_split.labels.astype(np.int32)
-    x_val, y_val = preprocess(dataset.validation.images), dataset.validation.labels.astype(np.int32)
-    x_test, y_test = preprocess(dataset.test.images), dataset.test.labels.astype(np.int32)
 
-    (run_dir / MANIFEST_FILE).unlink(missing_ok=True)  # from here on the folder is an unfinished run
+def _training_split(dataset: Dataset, config: TrainConfig) -> Split:
+    if config.max_train_images is None or config.max_train_images >= len(dataset.train):
+        return dataset.train
+    return stratified_subset(dataset.train, config.max_train_images, config.seed)
+
+
+def _fit(spec: Any, config: TrainConfig, contract: Contract, train_split: Split, dataset: Dataset,
+         reporter: Reporter) -> tuple[Any, dict[str, list[float]], float]:
+    import keras
+
+    x_train, y_train = contract.model_input(train_split.images), train_split.labels.astype(np.int32)
+    x_val, y_val = contract.model_input(dataset.validation.images), dataset.validation.labels.astype(np.int32)
     model = spec.build(config.seed)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
@@ -178,73 +187,73 @@ def train(
     reporter.start(f"training {config.model}", config.epochs)
     started = time.perf_counter()
     try:
-        history = model.fit(
-            _batches(x_train, y_train, config),
-            validation_data=(x_val, y_val),
-            epochs=config.epochs,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        history = model.fit(_batches(x_train, y_train, config), validation_data=(x_val, y_val),
+                            epochs=config.epochs, callbacks=callbacks, verbose=0)
     finally:
         reporter.finish()
-    seconds = time.perf_counter() - started
-
     history_dict = {k: [float(v) for v in values] for k, values in history.history.items()}
     epochs_run = len(history_dict.get("loss", []))
-    val_losses = history_dict.get("val_loss", [])
+    if epochs_run < config.epochs:
+        reporter.notice(f"stopped early after {epochs_run} of {config.epochs} epochs (validation loss stopped "
+                        f"improving); the best epoch's weights are kept")
+    return model, history_dict, time.perf_counter() - started
+
+
+def _evaluate(model: Any, contract: Contract, train_split: Split, dataset: Dataset) -> tuple[dict[str, float], Any]:
+    def outputs(split: Split) -> Any:
+        return model.predict(contract.model_input(split.images), batch_size=256, verbose=0)
+
+    test_outputs = outputs(dataset.test)
+    return {
+        "train_accuracy": _accuracy(outputs(train_split), train_split.labels),
+        "val_accuracy": _accuracy(outputs(dataset.validation), dataset.validation.labels),
+        "test_accuracy": _accuracy(test_outputs, dataset.test.labels),
+    }, test_outputs
+
+
+def _write_run(layout: RunLayout, config: TrainConfig, model: Any, history: dict[str, list[float]], seconds: float,
+               metrics: dict[str, float], test_outputs: Any, dataset: Dataset, train_split: Split,
+               contract: Contract, device: str) -> TrainResult:
+    val_losses = history.get("val_loss", [])
+    epochs_run = len(history.get("loss", []))
     best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
-    test_logits = model.predict(x_test, batch_size=256, verbose=0)
-    metrics = {
-        "train_accuracy": _accuracy(model.predict(x_train, batch_size=256, verbose=0), y_train),
-        "val_accuracy": _accuracy(model.predict(x_val, batch_size=256, verbose=0), y_val),
-        "test_accuracy": _accuracy(test_logits, y_test),
-    }
-
-    from edgekit.files import atomic_path
-
-    model_path = run_dir / MODEL_FILE
-    with atomic_path(model_path) as tmp:
+    with atomic_path(layout.model_path) as tmp:
         model.save(tmp)
-    write_json_atomic(run_dir / HISTORY_FILE, {"epochs_run": epochs_run, "best_epoch": best_epoch, **history_dict})
+    write_json_atomic(layout.history_path, {"epochs_run": epochs_run, "best_epoch": best_epoch, **history})
+    with atomic_path(layout.fingerprints_path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, fingerprints(train_split.images), allow_pickle=False)
 
     from edgekit.train.plots import plot_curves, plot_predictions
 
-    plot_curves(history_dict, run_dir / CURVES_FILE, title=f"{config.model} on {dataset.name.value}")
-    plot_predictions(dataset.test.images, y_test, np.argmax(test_logits, axis=1), dataset.class_names,
-                     run_dir / SAMPLES_FILE)
-
-    manifest_path = run_dir / MANIFEST_FILE
+    plot_curves(history, layout.curves_path, title=f"{config.model} on {dataset.name}")
+    plot_predictions(dataset.test.images, dataset.test.labels, np.argmax(test_outputs, axis=1), dataset.class_names,
+                     layout.samples_path)
     result = TrainResult(
-        run_dir=run_dir,
-        model_path=model_path,
-        manifest_path=manifest_path,
-        model=config.model,
-        dataset={**dataset.to_dict(), "train_images_used": len(train_split)},
-        params=int(model.count_params()),
-        epochs_run=epochs_run,
-        best_epoch=best_epoch,
-        metrics=metrics,
-        seconds=round(seconds, 2),
-        device=device,
-        plots={"curves": CURVES_FILE, "test_predictions": SAMPLES_FILE},
+        run_dir=layout.root, model_path=layout.model_path, manifest_path=layout.manifest_path, model=config.model,
+        dataset={**dataset.to_dict(), "train_images_used": len(train_split)}, params=int(model.count_params()),
+        epochs_run=epochs_run, best_epoch=best_epoch, metrics=metrics, seconds=round(seconds, 2), device=device,
+        plots={"curves": layout.curves_path.name, "test_predictions": layout.samples_path.name},
     )
-    write_json_atomic(manifest_path, {
-        "kind": "edgekit.train",
-        "schema_version": 1,
-        "config": asdict(config),
-        **{k: v for k, v in result.to_dict().items() if k not in ("run_dir", "model_path", "manifest_path")},
-        "model_file": MODEL_FILE,
-        "model_sha256": sha256_file(model_path),
-        "model_bytes": model_path.stat().st_size,
-        "input": {"name": model.inputs[0].name, "shape": [None, 28, 28], "dtype": "float32"},
-        "output": {"shape": [None, 10], "dtype": "float32", "kind": "logits"},
-        "class_names": list(dataset.class_names),
-        "preprocessing": PREPROCESSING,
-        "files": {"history": HISTORY_FILE, **result.plots},
-        "versions": library_versions(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
+    manifest = RunManifest(
+        config=asdict(config), model=config.model, dataset=result.dataset, params=result.params,
+        epochs_run=epochs_run, best_epoch=best_epoch, metrics=metrics, seconds=result.seconds, device=device,
+        model_sha256=sha256_file(layout.model_path), model_bytes=layout.model_path.stat().st_size,
+        contract=contract, versions=library_versions(), finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        files={"history": layout.history_path.name, **result.plots}, fingerprints_file=layout.fingerprints_path.name,
+    )
+    write_json_atomic(layout.manifest_path, manifest.to_dict())
     return result
+
+
+def training_is_current(layout: RunLayout, config: TrainConfig, dataset: Dataset) -> bool:
+    """Whether the run folder holds a finished run of this config on this data (training owns this check)."""
+    manifest = read_run_manifest(layout)
+    if manifest is None or not layout.model_path.is_file():
+        return False
+    recorded = manifest.dataset
+    return (manifest.config == asdict(config) and manifest.model_sha256 == sha256_file(layout.model_path)
+            and recorded.get("source") == dataset.source and recorded.get("location") == dataset.location
+            and recorded.get("sizes") == dataset.to_dict()["sizes"])
 
 
 def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
