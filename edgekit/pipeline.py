@@ -105,7 +105,7 @@ def run_pipeline(
     pairs = expand(["all"], ["all"])
     outcomes = []
     for config in configs:
-        run_dir = out / f"{config.model}-{dataset.name.value}"
+        run_dir = out / f"{config.model}-{dataset.name}"
         trained = force or not _training_reusable(run_dir, config, dataset)
         if trained:
             train(config, run_dir, dataset=dataset, reporter=reporter)

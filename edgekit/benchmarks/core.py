@@ -243,7 +243,7 @@ def bench(
         "run_dir": str(run_dir),
         "model": (reference.run_manifest or {}).get("model", reference.path.stem),
         "class_names": reference.class_names,
-        "dataset": {"name": dataset.name.value, "source": dataset.source, "is_full_dataset": dataset.is_full,
+        "dataset": {"name": dataset.name, "source": dataset.source, "is_full_dataset": dataset.is_full,
                     "split": config.split, "images": int(len(labels))},
         "config": {"split": config.split, "threads": config.threads, "batch_sizes": list(config.batch_sizes),
                    "timing": {"warmup_runs": config.policy.warmup_runs, "min_runs": config.policy.min_runs,

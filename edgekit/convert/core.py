@@ -188,7 +188,7 @@ def convert_all(
     reporter.start("converting", len(pairs))
     try:
         for fmt, mode in pairs:
-            calibration = {"dataset": dataset.name.value, "source": dataset.source, "split": "train",
+            calibration = {"dataset": dataset.name, "source": dataset.source, "split": "train",
                            "count": int(len(calibration_idx)), "selection_seed": SELECTION_SEED} \
                 if mode.needs_calibration and calibration_idx is not None else None
             results.append(_convert_one(reference, fmt, mode, target, calibration_images, calibration,
@@ -229,7 +229,7 @@ def _convert_one(reference: Reference, fmt: Format, mode: Quantization, target: 
             parity = parity_figures(reference_logits, logits, parity_labels)
             failures = band_failures(parity, mode)
             band = PARITY_BANDS[mode]
-            parity.update({"dataset": dataset.name.value, "split": "test", "selection_seed": SELECTION_SEED,
+            parity.update({"dataset": dataset.name, "split": "test", "selection_seed": SELECTION_SEED,
                            "band": {"min_agreement": band.min_agreement, "max_logit_diff": band.max_output_diff,
                                     "max_accuracy_drop_points": band.max_accuracy_drop},
                            "ok": not failures, "failures": failures})

@@ -133,8 +133,8 @@ def conform_images(images: np.ndarray, where: str, contract: Contract | None = N
     return Conformed(images.astype(np.float32), (low, high), tuple(notes))
 
 
-def conform_labels(labels: np.ndarray, n_images: int, num_classes: int, where: str) -> np.ndarray:
-    """Labels as (N,) int64 in 0..num_classes-1; one-hot rows are read as their class."""
+def conform_labels(labels: np.ndarray, n_images: int, num_classes: int | None, where: str) -> np.ndarray:
+    """Labels as (N,) int64 in 0..num_classes-1 (None: any non-negative); one-hot rows are read as their class."""
     labels = np.asarray(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
@@ -148,5 +148,8 @@ def conform_labels(labels: np.ndarray, n_images: int, num_classes: int, where: s
     if labels.dtype.kind not in "uif" or (labels.dtype.kind == "f" and not np.array_equal(labels, np.rint(labels))):
         raise DataError(f"{where} labels are {labels.dtype} values, not class indices")
     labels = labels.astype(np.int64)
-    check_labels(labels, num_classes, where)
+    if num_classes is None and labels.size and labels.min() < 0:
+        raise DataError(f"{where}: label {labels.min()} is negative; labels must index the class list")
+    if num_classes is not None:
+        check_labels(labels, num_classes, where)
     return labels

@@ -209,7 +209,7 @@ def train(
 
     from edgekit.train.plots import plot_curves, plot_predictions
 
-    plot_curves(history_dict, run_dir / CURVES_FILE, title=f"{config.model} on {dataset.name.value}")
+    plot_curves(history_dict, run_dir / CURVES_FILE, title=f"{config.model} on {dataset.name}")
     plot_predictions(dataset.test.images, y_test, np.argmax(test_logits, axis=1), dataset.class_names,
                      run_dir / SAMPLES_FILE)
 
