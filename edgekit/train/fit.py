@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +144,7 @@ def train(
     if dataset is None:
         dataset = load_dataset(config.dataset, data_dir, offline=offline, reporter=reporter)
     train_split = _training_split(dataset, config)
-    check_trainable(dataset, len(dataset.class_names), train_split)
+    check_trainable(replace(dataset, train=train_split), len(dataset.class_names))
     contract = mnist_contract(dataset.class_names)
 
     tf = import_tensorflow()
