@@ -16,7 +16,7 @@ from edgekit.data import preprocess
 from edgekit.errors import ArtifactError, BackendError, UsageError
 from edgekit.runtime import load, prepare_images
 from edgekit.runtime.images import load_images, mnist_style
-from edgekit.runtime.model import dequantize, quantize
+from edgekit.runtime.quantization import dequantize, quantize
 
 runner = CliRunner()
 NAMES = ["tflite-float32", "tflite-float16", "tflite-dynamic", "tflite-int8", "onnx-float32", "onnx-dynamic",
@@ -91,7 +91,7 @@ def test_quantize_rounds_and_clips_at_the_edges() -> None:
         (np.zeros((32, 32, 3), np.uint8), "images have shape (32, 32, 3)"),
         (np.full((28, 28), np.nan, np.float32), "NaN or inf"),
         (np.full((28, 28), np.inf, np.float32), "NaN or inf"),
-        (np.full((28, 28), 3.0, np.float32), "float images must be in [0, 1]"),
+        (np.full((28, 28), 300.0, np.float32), "float images must be in 0..255 or [0, 1]"),
         (np.full((28, 28), 300, np.int32), "integer images must be in 0..255"),
         (np.zeros((0, 28, 28), np.uint8), "no images"),
         (np.array(["a"] * 784).reshape(28, 28), "dtype"),

@@ -1,165 +1,75 @@
-"""Load a .tflite or .onnx artifact and predict with it, using numpy and an interpreter only."""
+"""A loaded artifact: a backend session, the model's contract, and the pixel mapping between them.
+
+    model = load("tflite-int8.tflite")
+    prediction = model.predict(images)       # raw samples, see edgekit.runtime.inputs for the rule
+
+The contract comes from, first that exists: the ``contract`` entry of the metadata embedded in the
+artifact or of its sidecar; the metadata written before contracts existed (preprocessing, output kind,
+class names); else a default read off the model: its input tensor's shape, pixels / 255, logits out.
+
+uint8 images on a model whose preprocessing is the same for every pixel take a fast path: one table
+(preprocessing and input quantization folded, checked equal to the general path on all 256 values),
+or the equivalent sign flip / multiply, written straight into the interpreter's input tensor.
+Everything else takes the general path: ``contract.model_input`` then quantization.
+"""
 
 from __future__ import annotations
 
-import functools
-import importlib
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgekit.data import PREPROCESSING, preprocess
-from edgekit.errors import ArtifactError, BackendError, UsageError
-from edgekit.formats import FORMATS, Format, format_of_path
-from edgekit.versions import package_version
-from edgekit.native_output import quiet_native_output
-from edgekit.runtime.metadata import read_sidecar, read_tflite_metadata
+from edgekit.contract import Contract, from_legacy_metadata, softmax
+from edgekit.errors import ArtifactError, ModelError, UsageError
+from edgekit.formats import Format, format_of_bytes, format_of_path
+from edgekit.runtime.backends import TFLITE_BACKENDS, Mapper, Session, open_session
+from edgekit.runtime.inputs import is_scalar_scaling, model_values, unit_pixel_contract
+from edgekit.runtime.metadata import read_sidecar
+from edgekit.runtime.prediction import Prediction
+from edgekit.runtime.quantization import dequantize, quantize, to_tensor_dtype
 
-# Backends per format, in order of preference: (name, module to import, distribution for its version).
-TFLITE_BACKENDS = (
-    ("ai_edge_litert", "ai_edge_litert.interpreter", "ai-edge-litert"),
-    ("tflite_runtime", "tflite_runtime.interpreter", "tflite-runtime"),
-    ("tensorflow", "tensorflow", "tensorflow-cpu"),
-)
-ONNX_BACKENDS = (("onnxruntime", "onnxruntime", "onnxruntime"),)
-MAX_CHUNK = 256  # images per interpreter call: bounds memory, keeps throughput
+__all__ = ["MAX_CHUNK", "TFLITE_BACKENDS", "Model", "Prediction", "dequantize", "load", "quantize", "softmax"]
 
-
-def softmax(logits: np.ndarray, dtype: Any = None) -> np.ndarray:
-    """Row-wise, max-shifted softmax, computed in ``dtype`` (default: the logits' own)."""
-    z = logits if dtype is None else logits.astype(dtype)
-    shifted = z - z.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
-@dataclass(eq=False)  # not frozen: a frozen __init__ costs ~0.4 us a call, 20% of a dense int8 invoke
-class Prediction:
-    """What a model said about a batch of images.
-
-    Only ``raw`` is computed when predicting; logits, labels and probabilities are derived on first
-    use (and kept), so a hot loop that reads only ``labels`` pays for nothing else.
-    """
-
-    raw: np.ndarray  # (N, C) exactly what the interpreter returned (int8 for full-integer artifacts)
-    output_quant: tuple[float, int] = (0.0, 0)  # (scale, zero point) of integer outputs
-    class_names: tuple[str, ...] = field(default=())
-
-    @functools.cached_property
-    def logits(self) -> np.ndarray:
-        """(N, C) float32 logits, dequantized for int8 artifacts."""
-        if np.issubdtype(self.raw.dtype, np.integer):
-            return dequantize(self.raw, *self.output_quant)
-        return self.raw.astype(np.float32, copy=False)
-
-    @functools.cached_property
-    def labels(self) -> np.ndarray:
-        """(N,) arg-max class per image (argmax of int8 outputs equals that of their dequantized values)."""
-        return self.raw.argmax(axis=1)
-
-    @functools.cached_property
-    def probabilities(self) -> np.ndarray:
-        """(N, C) float32 softmax of the logits."""
-        return softmax(self.logits).astype(np.float32)
-
-    def top_k(self, k: int) -> list[list[tuple[int, str, float]]]:
-        """Per image, the k most likely (class index, class name, probability)."""
-        probabilities = self.probabilities
-        order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
-        return [[(int(c), self._name(int(c)), float(probabilities[i, c])) for c in row]
-                for i, row in enumerate(order)]
-
-    def _name(self, index: int) -> str:
-        return self.class_names[index] if index < len(self.class_names) else str(index)
-
-
-def prepare_images(images: Any, preprocessing: dict[str, Any] | None = None) -> np.ndarray:
-    """Images as given by a user -> float32 (N, 28, 28) in [0, 1], or one clear error.
-
-    Accepts uint8 (or other integer) arrays in 0..255 and float arrays already in [0, 1], shaped
-    (28, 28), (N, 28, 28), (28, 28, 1) or (N, 28, 28, 1). Float input outside [0, 1] is rejected
-    rather than guessed at: pass uint8 for 0..255 pixel values.
-    """
-    spec = preprocessing or PREPROCESSING
-    h, w = int(spec.get("height", 28)), int(spec.get("width", 28))
-    array = np.asarray(images)
-    if array.ndim == 4 and array.shape[-1] == 1 or array.ndim == 3 and array.shape == (h, w, 1):
-        array = array[..., 0]
-    if array.ndim == 2:
-        array = array[None]
-    if array.ndim != 3 or array.shape[1:] != (h, w):
-        raise ArtifactError(
-            f"images have shape {np.asarray(images).shape}; expected ({h}, {w}), (N, {h}, {w}) or with a "
-            "trailing channel of 1",
-            "image files of any size are converted by `edgekit predict`; arrays must already be 28x28 grayscale",
-        )
-    if array.shape[0] == 0:
-        raise ArtifactError("no images to predict")
-    if np.issubdtype(array.dtype, np.integer):
-        if array.min() < 0 or array.max() > 255:
-            raise ArtifactError(f"integer images must be in 0..255, got {array.min()}..{array.max()}")
-        return preprocess(array.astype(np.uint8, copy=False), spec)
-    if np.issubdtype(array.dtype, np.floating):
-        if not np.isfinite(array).all():
-            raise ArtifactError("images contain NaN or inf values")
-        if array.min() < 0.0 or array.max() > 1.0:
-            raise ArtifactError(
-                f"float images must be in [0, 1], got {array.min():.3g}..{array.max():.3g}",
-                "pass uint8 arrays for 0..255 pixel values",
-            )
-        return array.astype(np.float32, copy=False)
-    raise ArtifactError(f"images of dtype {array.dtype} are not supported; use uint8 or float32")
-
-
-def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype = np.dtype(np.int8)) -> np.ndarray:
-    """Float -> integer with rounding and clipping (a bare cast gives wrong answers)."""
-    info = np.iinfo(dtype)
-    return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
-
-
-def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Integer -> float32."""
-    return ((q.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
+MAX_CHUNK = 256  # samples per interpreter call: bounds memory, keeps throughput
 
 
 def _sniff_format(path: Path, head: bytes) -> Format:
-    claimed = format_of_path(path.name)
-    is_tflite = len(head) >= 8 and head[4:8] == b"TFL3"
-    if claimed is Format.TFLITE and not is_tflite:
-        if head[:1] == b"\x08":
-            raise ArtifactError(f"{path} looks like an ONNX model, not TFLite", "rename it with a .onnx suffix")
-        raise ArtifactError(f"{path} is not a TFLite model (no TFL3 identifier)", "the file is corrupt or truncated")
-    if claimed is Format.ONNX and is_tflite:
-        raise ArtifactError(f"{path} is a TFLite model, not ONNX", "rename it with a .tflite suffix")
+    claimed, actual = format_of_path(path.name), format_of_bytes(head)
     if claimed is None:
         raise ArtifactError(f"{path}: unknown artifact type", "edgekit runs .tflite and .onnx files")
+    if actual is not claimed:
+        if actual is not None:
+            raise ArtifactError(f"{path} looks like a {actual.value} model, not {claimed.value}",
+                                "rename it with the right suffix")
+        raise ArtifactError(f"{path} is not a {claimed.value} model", "the file is corrupt or truncated")
     return claimed
 
 
-def _import_backend(fmt: Format, backend: str | None) -> tuple[str, Any, str | None]:
-    candidates = TFLITE_BACKENDS if fmt is Format.TFLITE else ONNX_BACKENDS
-    names = [c[0] for c in candidates]
-    if backend is not None and backend not in names:
-        raise UsageError(f"backend {backend!r} cannot run {fmt.value} files", f"choose one of: {', '.join(names)}")
-    for name, module, dist in candidates:
-        if backend is not None and name != backend:
-            continue
-        if name == "tensorflow":
-            if package_version("tensorflow-cpu") is None and package_version("tensorflow") is None:
-                continue
-            from edgekit.tensorflow_import import import_tensorflow  # only when nothing lighter is installed
+def _contract_of(metadata: dict[str, Any], source: str, session: Session) -> tuple[Contract, str]:
+    """The model's contract and where it came from (see the module docstring)."""
+    item = tuple(session.input.shape[1:])
+    try:
+        if isinstance(metadata.get("contract"), dict):
+            return Contract.from_dict(metadata["contract"]), f"{source} metadata: contract"
+        if any(k in metadata for k in ("preprocessing", "output_kind", "class_names")):
+            return from_legacy_metadata(metadata, _known(item)), f"{source} metadata: pre-contract fields"
+        classes = session.output.shape[-1] if session.output.shape else -1
+        if classes < 1:
+            raise ModelError(f"the output shape {session.output.shape} does not say how many classes there are")
+        contract = Contract(input_shape=_known(item), class_names=tuple(str(i) for i in range(classes)),
+                            sources={"input_shape": "model input tensor", "preprocessing": "default (pixels / 255)",
+                                     "output_kind": "default", "class_names": "default"})
+        return contract, "default"
+    except ModelError as exc:
+        raise ArtifactError(f"{source} metadata: {exc.message}" if source != "none" else exc.message, exc.hint) from None
 
-            return name, import_tensorflow().lite, package_version("tensorflow-cpu") or package_version("tensorflow")
-        try:
-            return name, importlib.import_module(module), package_version(dist)
-        except ImportError:
-            continue
-    wanted = backend or " or ".join(names)
-    raise BackendError(f"no {wanted} interpreter is installed to run {fmt.value} files",
-                       FORMATS[fmt].install_hint if backend is None else f"pip install {backend.replace('_', '-')}")
+
+def _known(shape: tuple[int, ...]) -> tuple[int, ...]:
+    if any(d < 1 for d in shape):
+        raise ModelError(f"the input tensor's shape {shape} has dynamic dimensions besides the batch",
+                         "embed a contract naming the input shape")
+    return shape
 
 
 class Model:
@@ -177,187 +87,120 @@ class Model:
         except IsADirectoryError:
             raise ArtifactError(f"{self.path} is a directory, not a model file") from None
         self.format = _sniff_format(self.path, content[:8])
-        self.backend, module, self.backend_version = _import_backend(self.format, backend)
         self.num_threads = num_threads
-        self._lock = threading.Lock()
-        if self.format is Format.TFLITE:
-            self._init_tflite(module, content)  # the interpreter validates the file before we read it
-            embedded = read_tflite_metadata(content)
-            self.metadata = embedded or read_sidecar(self.path) or {}
-            self.metadata_source = "embedded" if embedded else ("sidecar" if self.metadata else "none")
-        else:
-            self._init_onnx(module, content)
-        self.class_names: tuple[str, ...] = tuple(self.metadata.get("class_names") or [str(i) for i in range(10)])
-        self.preprocessing: dict[str, Any] = self.metadata.get("preprocessing") or PREPROCESSING
-        self._hw = (int(self.preprocessing.get("height", 28)), int(self.preprocessing.get("width", 28)))
-        # uint8 pixel -> model input value, preprocessing and input quantization folded into one table:
-        # the fast path of predict() is a single take() into a reused buffer.
-        self._lut = self._to_input(preprocess(np.arange(256, dtype=np.uint8).reshape(1, 1, 256),
-                                              self.preprocessing)).reshape(256)
-        self._buffers: dict[int, np.ndarray] = {}
-        self._channels_last = len(self.input_shape) == 4  # (N, 28, 28, 1) models take a channel axis
-        self._map_pixels = self._pixel_mapper()
+        self.session = open_session(self.format, content, self.path, backend, num_threads)
+        self.backend, self.backend_version = self.session.name, self.session.version()
+        embedded = self.session.embedded_metadata()  # the session has validated the file first
+        self.metadata: dict[str, Any] = embedded or read_sidecar(self.path) or {}
+        self.metadata_source = "embedded" if embedded else ("sidecar" if self.metadata else "none")
+        self.contract, self.contract_source = _contract_of(self.metadata, self.metadata_source, self.session)
+        self._item_shape = self._tensor_item_shape()
+        self._unit_contract = unit_pixel_contract(self.contract)
+        self._mapper = self._pixel_mapper()
+        # one sample's shapes that the fast path takes as they are
+        self._one = {self.contract.raw_shape, self.contract.model_shape}
 
-    def _pixel_mapper(self) -> Any:
-        """The fastest function that reproduces the uint8 -> input table exactly (checked on all 256 values).
+    # ---------------------------------------------------------------------------------- facts
+    input_name = property(lambda self: self.session.input.name)
+    output_name = property(lambda self: self.session.output.name)
+    input_dtype = property(lambda self: self.session.input.dtype)
+    output_dtype = property(lambda self: self.session.output.dtype)
+    input_shape = property(lambda self: self.session.input.shape)
+    input_quant = property(lambda self: self.session.input.quant)
+    output_quant = property(lambda self: self.session.output.quant)
+    class_names = property(lambda self: self.contract.class_names)
 
-        A table lookup costs ~0.5 ns a pixel; for MNIST scaling an int8 input with zero point -128 is a
+    def _tensor_item_shape(self) -> tuple[int, ...]:
+        """One sample as the interpreter takes it; the contract's shape must hold as many values."""
+        item = tuple(self.session.input.shape[1:])
+        if any(d < 1 for d in item):
+            return self.contract.input_shape
+        if int(np.prod(item)) != int(np.prod(self.contract.input_shape)):
+            raise ArtifactError(f"{self.path}: the contract's input shape {self.contract.input_shape} does not "
+                                f"fit the model's input tensor {self.session.input.shape}")
+        return item
+
+    # --------------------------------------------------------------------------- the fast path
+    def _pixel_mapper(self) -> Mapper | None:
+        """The fastest function reproducing uint8 pixel -> interpreter input exactly, or None.
+
+        A table lookup costs ~0.5 ns a pixel; for pixels / 255 an int8 input with zero point -128 is a
         sign-bit flip (x ^ 0x80) and a float input is one multiply, both SIMD and ~10x faster on batches.
         """
+        contract, pre = self.contract, self.contract.preprocessing
+        if not contract.is_8bit_image or not is_scalar_scaling(pre) or (
+                contract.channels == 3 and contract.layout.value == "channels_first"):
+            return None
         pixels = np.arange(256, dtype=np.uint8)
-        if self.input_dtype == np.int8 and np.array_equal(self._lut, (pixels.astype(np.int16) - 128).astype(np.int8)):
+        lut = to_tensor_dtype(pre.apply(pixels), self.input_dtype, self.input_quant)
+        if lut.dtype == np.int8 and np.array_equal(lut, (pixels.astype(np.int16) - 128).astype(np.int8)):
             flip = np.int8(-128)
-            return lambda images, out: np.bitwise_xor(images.view(np.int8), flip, out=out)
-        scale, offset = np.float32(self.preprocessing["scale"]), float(self.preprocessing["offset"])
-        if self.input_dtype == np.float32 and offset == 0.0 and np.array_equal(
-                self._lut, np.multiply(pixels, scale, dtype=np.float32)):
-            return lambda images, out: np.multiply(images, scale, out=out, dtype=np.float32)
-        lut = self._lut
-        return lambda images, out: lut.take(images, out=out, mode="clip")
+            return lambda raw, out: np.bitwise_xor(raw.reshape(out.shape).view(np.int8), flip, out=out)
+        if lut.dtype == np.float32 and pre.kind == "scale" and pre.offset == 0.0:
+            scale = np.float32(pre.scale)
+            if np.array_equal(lut, np.multiply(pixels, scale, dtype=np.float32)):
+                return lambda raw, out: np.multiply(raw.reshape(out.shape), scale, out=out, dtype=np.float32)
+        return lambda raw, out: lut.take(raw.reshape(out.shape), out=out, mode="clip")
 
-    # ----------------------------------------------------------------------------------- tflite
-    def _init_tflite(self, module: Any, content: bytes) -> None:
-        try:
-            with quiet_native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" on fd 2
-                self._interpreter = module.Interpreter(model_content=content, num_threads=self.num_threads)
-                self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ArtifactError(f"cannot load {self.path}: {str(exc).splitlines()[0]}",
-                                "the file is corrupt or was made by a newer converter") from exc
-        inp = self._interpreter.get_input_details()[0]
-        outp = self._interpreter.get_output_details()[0]
-        self._in_index, self._out_index = inp["index"], outp["index"]
-        self.input_name, self.output_name = inp["name"], outp["name"]
-        self.input_dtype = np.dtype(inp["dtype"])
-        self.output_dtype = np.dtype(outp["dtype"])
-        self.input_shape = tuple(int(d) for d in inp["shape_signature"])
-        self.input_quant = (float(inp["quantization"][0]), int(inp["quantization"][1]))
-        self.output_quant = (float(outp["quantization"][0]), int(outp["quantization"][1]))
-        self._batch = int(inp["shape"][0])
+    def _fast(self, raw: Any) -> Prediction | None:
+        """The uint8 fast path, or None when it does not apply."""
+        if self._mapper is None or type(raw) is not np.ndarray or raw.dtype != np.uint8:
+            return None
+        shape = raw.shape
+        if shape in self._one:
+            n = 1
+        elif shape[1:] in self._one and 0 < shape[0] <= MAX_CHUNK:
+            n = shape[0]
+        else:
+            return None
+        out = self.session.run_mapped(self._mapper, raw, (n, *self._item_shape))
+        return Prediction(out, self.session.output.quant, self.contract.class_names, self.contract.output_kind)
 
-    def _run_tflite(self, x: np.ndarray) -> np.ndarray:
-        with self._lock:
-            return self._run_tflite_locked(x)
+    # ---------------------------------------------------------------------------------- public
+    def predict(self, raw: Any) -> Prediction:
+        """Predict one sample or a batch of raw samples (see edgekit.runtime.inputs for the rule)."""
+        return self._fast(raw) or self.run_model_inputs(model_values(self.contract, raw, self._unit_contract))
 
-    def _run_tflite_locked(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[0] != self._batch:  # resize only when the batch size changes
-            self._interpreter.resize_tensor_input(self._in_index, list(x.shape), strict=False)
-            self._interpreter.allocate_tensors()
-            self._batch = x.shape[0]
-        self._interpreter.set_tensor(self._in_index, x)
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._out_index)  # get_tensor returns a copy
+    def run_model_inputs(self, x: np.ndarray) -> Prediction:
+        """Float32 model-space inputs (N, *input_shape), exactly what Keras is fed -> Prediction, in chunks."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim == 0 or x[0].size != int(np.prod(self._item_shape)) or len(x) == 0:
+            raise UsageError(f"model inputs have shape {x.shape}; this model takes (N, "
+                             f"{', '.join(map(str, self.contract.input_shape))})")
+        raws = [self.session.run(self._to_tensor(x[i:i + MAX_CHUNK])) for i in range(0, len(x), MAX_CHUNK)]
+        raw = raws[0] if len(raws) == 1 else np.concatenate(raws)
+        return Prediction(raw, self.output_quant, self.contract.class_names, self.contract.output_kind)
 
-    # ------------------------------------------------------------------------------------- onnx
-    def _init_onnx(self, ort: Any, content: bytes) -> None:
-        options = ort.SessionOptions()
-        if self.num_threads:
-            options.intra_op_num_threads = self.num_threads
-            options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(content, sess_options=options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf classes; all mean "bad file"
-            raise ArtifactError(f"cannot load {self.path}: {str(exc).splitlines()[0][:200]}",
-                                "the file is corrupt or not an ONNX model") from exc
-        import json
+    def _to_tensor(self, x: np.ndarray) -> np.ndarray:
+        return to_tensor_dtype(x, self.input_dtype, self.input_quant).reshape((len(x), *self._item_shape))
 
-        props = self._session.get_modelmeta().custom_metadata_map
-        embedded = json.loads(props["edgekit"]) if "edgekit" in props else None
-        self.metadata = embedded or read_sidecar(self.path) or {}
-        self.metadata_source = "embedded" if embedded else ("sidecar" if self.metadata else "none")
-        inp, outp = self._session.get_inputs()[0], self._session.get_outputs()[0]
-        self.input_name, self.output_name = inp.name, outp.name
-        self.input_dtype = np.dtype(np.float32) if "float" in inp.type else np.dtype(np.int8)
-        self.output_dtype = np.dtype(np.float32)
-        self.input_shape = tuple(d if isinstance(d, int) else -1 for d in inp.shape)
-        self.input_quant = self.output_quant = (0.0, 0)  # QDQ models keep float32 I/O
-
-    def _run_onnx(self, x: np.ndarray) -> np.ndarray:
-        return self._session.run([self.output_name], {self.input_name: x})[0]
-
-    # ------------------------------------------------------------------------------------ public
-    def _to_input(self, x: np.ndarray) -> np.ndarray:
-        """Float (N, H, W) in [0, 1] -> the model's input dtype and rank."""
-        if self.input_dtype == np.int8 or self.input_dtype == np.uint8:
-            x = quantize(x, *self.input_quant, dtype=self.input_dtype)
-        if len(self.input_shape) == 4:
-            x = x[..., None]
-        return np.ascontiguousarray(x, dtype=self.input_dtype)
-
-    def _buffer(self, n: int) -> np.ndarray:
-        """A reused (n, H, W) input buffer in the model's dtype (viewed with a channel axis if needed)."""
-        buf = self._buffers.get(n)
-        if buf is None:
-            buf = self._buffers[n] = np.empty((n, *self._hw), dtype=self.input_dtype)
-        return buf
-
-    def prepare_input(self, images: Any) -> np.ndarray:
-        """Images -> exactly the array the interpreter takes (dtype, quantization, rank); see run_raw."""
-        return self._to_input(prepare_images(images, self.preprocessing))
+    def prepare_input(self, raw: Any) -> np.ndarray:
+        """Raw samples -> exactly the array the interpreter takes (dtype, quantization, shape); see run_raw."""
+        return self._to_tensor(model_values(self.contract, raw, self._unit_contract))
 
     def bound_call(self, model_input: np.ndarray) -> Any:
-        """A zero-argument interpreter call on fixed input, methods pre-bound, for timing.
-
-        It is exactly set_tensor + invoke + get_tensor (or session.run): no lock, no lookups, so a
-        benchmark measures the interpreter and not edgekit. Not thread-safe; do not share it.
-        """
-        if self.format is Format.TFLITE:
-            with self._lock:
-                self._run_tflite_locked(model_input)  # resizes and allocates for this batch size once
-            set_tensor, invoke, get_tensor = (self._interpreter.set_tensor, self._interpreter.invoke,
-                                              self._interpreter.get_tensor)
-            i, o = self._in_index, self._out_index
-
-            def call() -> np.ndarray:
-                set_tensor(i, model_input)
-                invoke()
-                return get_tensor(o)
-
-            return call
-        run, outputs, feed = self._session.run, [self.output_name], {self.input_name: model_input}
-        return lambda: run(outputs, feed)[0]
+        """A zero-argument interpreter call on fixed input, pre-bound, for timing (not thread-safe)."""
+        return self.session.bind(model_input)
 
     def run_raw(self, model_input: np.ndarray) -> np.ndarray:
         """One interpreter call on an input already in the model's dtype and shape (for benchmarks)."""
-        return self._run_tflite(model_input) if self.format is Format.TFLITE else self._run_onnx(model_input)
+        return self.session.run(model_input)
 
     def logits(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Float (N, 28, 28) images in [0, 1] -> (dequantized logits, raw outputs), in chunks."""
-        raws = [self.run_raw(self._to_input(images[i:i + MAX_CHUNK])) for i in range(0, len(images), MAX_CHUNK)]
-        raw = raws[0] if len(raws) == 1 else np.concatenate(raws)
-        prediction = Prediction(raw=raw, output_quant=self.output_quant)
-        return prediction.logits, raw
-
-    def predict(self, images: Any) -> Prediction:
-        """Predict one image or a batch (uint8 0..255 or float 0..1; see prepare_images)."""
-        if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim in (2, 3) \
-                and images.shape[-2:] == self._hw and (images.ndim == 2 or 0 < len(images) <= MAX_CHUNK):
-            return self._predict_uint8(images)
-        x = prepare_images(images, self.preprocessing)
-        _, raw = self.logits(x)
-        return Prediction(raw=raw, output_quant=self.output_quant, class_names=self.class_names)
-
-    def _predict_uint8(self, images: np.ndarray) -> Prediction:
-        n = 1 if images.ndim == 2 else images.shape[0]
-        if self.format is Format.TFLITE:
-            with self._lock:  # the buffer and the interpreter are shared state
-                buf = self._buffer(n)
-                self._map_pixels(images, buf[0] if images.ndim == 2 else buf)
-                raw = self._run_tflite_locked(buf if self._channels_last is False else buf[..., None])
-        else:  # onnxruntime sessions run concurrently: a fresh input array per call, no shared buffer
-            x = np.empty((n, *self._hw), dtype=self.input_dtype)
-            self._map_pixels(images, x[0] if images.ndim == 2 else x)
-            raw = self._run_onnx(x if self._channels_last is False else x[..., None])
-        return Prediction(raw, self.output_quant, self.class_names)
+        """Model-space float inputs -> (float logits, raw outputs); prefer run_model_inputs."""
+        prediction = self.run_model_inputs(images)
+        return prediction.logits, prediction.raw
 
     def describe(self) -> dict[str, Any]:
         """What was loaded and how it will be run."""
+        tensor = lambda t: {"name": t.name, "dtype": str(t.dtype), "shape": list(t.shape),  # noqa: E731
+                            "scale": t.scale, "zero_point": t.zero_point}
         return {
             "path": str(self.path), "format": self.format.value, "mode": self.metadata.get("mode"),
             "backend": self.backend, "backend_version": self.backend_version, "threads": self.num_threads,
-            "input": {"name": self.input_name, "dtype": str(self.input_dtype), "shape": list(self.input_shape),
-                      "scale": self.input_quant[0], "zero_point": self.input_quant[1]},
+            "input": tensor(self.session.input), "output": tensor(self.session.output),
             "metadata_source": self.metadata_source,
+            "contract": {**self.contract.to_dict(), "source": self.contract_source},
         }
 
 
