@@ -62,7 +62,9 @@ def print_conversions(results: list[Any]) -> None:
     """Artifact, size, ratio to float32, parity figures and time, one row each."""
     float_sizes = {r.format: r.size_bytes for r in results if r.mode.value == "none"}
     table = Table(title="artifacts")
-    for column in ("artifact", "size", "vs f32", "agree", "acc (keras)", "max |dlogit|", "time", "parity"):
+    kind = next((r.parity.get("output_kind", "logits") for r in results if r.parity), "logits")
+    diff = "max |dlogit|" if kind == "logits" else "max |dprob|"
+    for column in ("artifact", "size", "vs f32", "agree", "acc (keras)", diff, "time", "parity"):
         table.add_column(column, justify="right" if column != "artifact" else "left", no_wrap=True)
     for r in results:
         base = float_sizes.get(r.format)
@@ -71,7 +73,7 @@ def print_conversions(results: list[Any]) -> None:
             r.artifact.name, f"{r.size_bytes / 1024:,.0f} KiB", f"{r.size_bytes / base:.2f}x" if base else "-",
             f"{p['agreement']:.2%}" if p else "-",
             f"{p['artifact_accuracy']:.2%} ({p['reference_accuracy']:.2%})" if p else "-",
-            f"{p['max_abs_logit_diff']:.1e}" if p else "-", f"{r.seconds:.1f} s",
+            f"{p['max_abs_output_diff']:.1e}" if p else "-", f"{r.seconds:.1f} s",
             "[green]ok[/]" if p and not r.parity_failures else ("[red]FAIL[/]" if p else "skipped"),
         )
     out.print(table)

@@ -81,18 +81,18 @@ def write_idx_dataset(folder: Path, n_train: int = 120, n_test: int = 40, seed: 
 @pytest.fixture(scope="session")
 def dense_artifacts(dense_run, tmp_path_factory: pytest.TempPathFactory):
     """Every format x mode of the dense fixture model, converted once."""
-    from edgekit.convert import convert_all
+    from edgekit.convert import ConvertOptions, convert_all
     from edgekit.formats import expand
 
-    return {r.name: r for r in convert_all(dense_run.run_dir, expand(["all"], ["all"]),
-                                           out_dir=tmp_path_factory.mktemp("dense-artifacts"), parity_samples=300)}
+    options = ConvertOptions(out_dir=tmp_path_factory.mktemp("dense-artifacts"), parity_samples=300)
+    return {r.name: r for r in convert_all(dense_run.run_dir, expand(["all"], ["all"]), options)}
 
 
 @pytest.fixture(scope="session")
 def cnn_artifacts(cnn_run, tmp_path_factory: pytest.TempPathFactory):
     """Every format x mode of the CNN fixture model, converted once."""
-    from edgekit.convert import convert_all
+    from edgekit.convert import ConvertOptions, convert_all
     from edgekit.formats import expand
 
-    return {r.name: r for r in convert_all(cnn_run.run_dir, expand(["all"], ["all"]),
-                                           out_dir=tmp_path_factory.mktemp("cnn-artifacts"), parity_samples=300)}
+    options = ConvertOptions(out_dir=tmp_path_factory.mktemp("cnn-artifacts"), parity_samples=300)
+    return {r.name: r for r in convert_all(cnn_run.run_dir, expand(["all"], ["all"]), options)}

@@ -30,8 +30,8 @@ def bench_result(dense_run, dense_artifacts, tmp_path_factory: pytest.TempPathFa
     os.environ["GITHUB_STEP_SUMMARY"] = str(summary)
     try:
         config = BenchConfig(artifacts=tuple(str(r.artifact) for r in dense_artifacts.values()), batch_sizes=(1, 8),
-                             policy=FAST)
-        result = bench(dense_run.run_dir, config, out_dir=tmp_path_factory.mktemp("bench"))
+                             policy=FAST, out_dir=tmp_path_factory.mktemp("bench"))
+        result = bench(dense_run.run_dir, config)
     finally:
         del os.environ["GITHUB_STEP_SUMMARY"]
     return result, summary

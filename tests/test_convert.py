@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.convert import convert, convert_all, raise_for_parity
+from edgekit.convert import ConvertOptions, convert, convert_all, raise_for_parity
 from edgekit.convert.parity import band_failures, parity_figures
 from edgekit.convert.tflite import check_full_integer, converter_settings, op_details
 from edgekit.errors import ConversionError, ParityError, UnsupportedModeError
@@ -147,19 +147,19 @@ def test_overwrite_behaviour(dense_run, tmp_path: Path) -> None:  # type: ignore
 
 
 def test_failure_midway_leaves_no_artifact(dense_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import edgekit.convert.core as core
+    import edgekit.convert.tflite as tflite
 
-    real = core._produce
+    real = tflite.to_tflite
 
-    def flaky(reference, fmt, mode, *args):  # type: ignore[no-untyped-def]
+    def flaky(reference, mode, *args):  # type: ignore[no-untyped-def]
         if mode is Quantization.INT8:
             raise ConversionError("simulated converter crash")
-        return real(reference, fmt, mode, *args)
+        return real(reference, mode, *args)
 
-    monkeypatch.setattr(core, "_produce", flaky)
+    monkeypatch.setattr(tflite, "to_tflite", flaky)  # the format table resolves the converter at call time
     with pytest.raises(ConversionError, match="simulated"):
         convert_all(dense_run.run_dir, [(Format.TFLITE, Quantization.NONE), (Format.TFLITE, Quantization.INT8)],
-                    out_dir=tmp_path, parity_samples=50)
+                    ConvertOptions(out_dir=tmp_path, parity_samples=50))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tflite-float32.json", "tflite-float32.tflite"]
 
 
@@ -231,8 +231,8 @@ def test_unsupported_pair_is_usage_error(dense_run) -> None:  # type: ignore[no-
 
 
 def test_single_convert_entry_with_strings(dense_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = convert(dense_run.run_dir, "tflite", "float16", out_dir=tmp_path, parity_samples=100)
+    result = convert(dense_run.run_dir, "tflite", "float16", ConvertOptions(out_dir=tmp_path, parity_samples=100))
     assert result.name == "tflite-float16" and result.artifact == tmp_path / "tflite-float16.tflite"
     assert result.parity["agreement"] >= 0.995 and result.to_dict()["size_bytes"] == result.artifact.stat().st_size
     with pytest.raises(UnsupportedModeError):
-        convert(dense_run.run_dir, "onnx", "float16", out_dir=tmp_path)
+        convert(dense_run.run_dir, "onnx", "float16", ConvertOptions(out_dir=tmp_path))

