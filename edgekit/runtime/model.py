@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import Contract, from_legacy_metadata, softmax
+from edgekit.contract import Contract, Layout, from_legacy_metadata, softmax
 from edgekit.errors import ArtifactError, ModelError, UsageError
 from edgekit.formats import Format, format_of_bytes, format_of_path
-from edgekit.runtime.backends import TFLITE_BACKENDS, Mapper, Session, open_session
+from edgekit.runtime.backends import TFLITE_BACKENDS, Session, open_session
 from edgekit.runtime.inputs import is_scalar_scaling, model_values, unit_pixel_contract
 from edgekit.runtime.metadata import read_sidecar
+from edgekit.runtime.pixels import PixelMapper
 from edgekit.runtime.prediction import Prediction
 from edgekit.runtime.quantization import dequantize, quantize, to_tensor_dtype
 
@@ -121,26 +122,15 @@ class Model:
         return item
 
     # --------------------------------------------------------------------------- the fast path
-    def _pixel_mapper(self) -> Mapper | None:
-        """The fastest function reproducing uint8 pixel -> interpreter input exactly, or None.
-
-        A table lookup costs ~0.5 ns a pixel; for pixels / 255 an int8 input with zero point -128 is a
-        sign-bit flip (x ^ 0x80) and a float input is one multiply, both SIMD and ~10x faster on batches.
-        """
+    def _pixel_mapper(self) -> PixelMapper | None:
+        """uint8 pixels -> interpreter input in one step, or None when preprocessing varies per pixel."""
         contract, pre = self.contract, self.contract.preprocessing
         if not contract.is_8bit_image or not is_scalar_scaling(pre) or (
-                contract.channels == 3 and contract.layout.value == "channels_first"):
+                contract.channels == 3 and contract.layout is Layout.CHANNELS_FIRST):
             return None
-        pixels = np.arange(256, dtype=np.uint8)
-        lut = to_tensor_dtype(pre.apply(pixels), self.input_dtype, self.input_quant)
-        if lut.dtype == np.int8 and np.array_equal(lut, (pixels.astype(np.int16) - 128).astype(np.int8)):
-            flip = np.int8(-128)
-            return lambda raw, out: np.bitwise_xor(raw.reshape(out.shape).view(np.int8), flip, out=out)
-        if lut.dtype == np.float32 and pre.kind == "scale" and pre.offset == 0.0:
-            scale = np.float32(pre.scale)
-            if np.array_equal(lut, np.multiply(pixels, scale, dtype=np.float32)):
-                return lambda raw, out: np.multiply(raw.reshape(out.shape), scale, out=out, dtype=np.float32)
-        return lambda raw, out: lut.take(raw.reshape(out.shape), out=out, mode="clip")
+        table = to_tensor_dtype(pre.apply(np.arange(256, dtype=np.uint8)), self.input_dtype, self.input_quant)
+        # onnxruntime sessions run concurrently: each call gets fresh buffers; TFLite calls are serialised
+        return PixelMapper(table, pre, self._item_shape, reuse=not self.session.concurrent)
 
     def _fast(self, raw: Any) -> Prediction | None:
         """The uint8 fast path, or None when it does not apply."""
