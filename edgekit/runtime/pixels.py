@@ -1,0 +1,64 @@
+"""uint8 pixels -> the interpreter's input tensor in one vectorised step (the fast path of Model.predict).
+
+Valid only when preprocessing is the same for every pixel: then pixel k always becomes the same tensor
+value ``table[k]`` (preprocessing and input quantization folded). The cheapest operation that reproduces
+the table exactly is chosen, checked on all 256 values: for pixels / 255 an int8 input with zero point
+-128 is a sign-bit flip (x ^ 0x80), a float input one cast and one multiply; otherwise a table lookup.
+Measured at batch 1 (784 pixels): flip ~0.7 us, cast+multiply ~2 us, lookup ~2-3 us; at batch 256 the
+flip and the multiply are SIMD and several times faster than the lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from edgekit.contract import Preprocessing
+
+Fill = Callable[[np.ndarray, np.ndarray], object]  # (raw uint8 samples, out shaped like them) -> writes out
+MAX_BUFFERS = 8  # input buffers kept per batch shape
+
+
+def _fill_for(table: np.ndarray, pre: Preprocessing) -> tuple[Fill, np.dtype]:
+    """The cheapest exact fill for a table, and the dtype its output buffer is viewed as."""
+    pixels = np.arange(256, dtype=np.uint8)
+    if table.dtype == np.int8 and np.array_equal(table.view(np.uint8), pixels ^ np.uint8(0x80)):
+        flip = np.uint8(0x80)
+        return (lambda raw, out: np.bitwise_xor(raw, flip, out=out)), np.dtype(np.uint8)
+    if table.dtype == np.float32 and pre.kind == "scale" and pre.offset == 0.0:
+        scale = np.float32(pre.scale)
+        if np.array_equal(table, np.multiply(pixels, scale, dtype=np.float32)):
+            def cast_and_scale(raw: np.ndarray, out: np.ndarray) -> None:
+                np.copyto(out, raw)  # uint8 -> float32 is exact; then the same multiply as the general path
+                np.multiply(out, scale, out=out)
+
+            return cast_and_scale, table.dtype
+    return (lambda raw, out: table.take(raw, out=out, mode="wrap")), table.dtype
+
+
+class PixelMapper:
+    """Maps uint8 samples into an input tensor array; reuses its buffers when ``reuse`` (caller serialises)."""
+
+    def __init__(self, table: np.ndarray, pre: Preprocessing, item_shape: tuple[int, ...], reuse: bool) -> None:
+        self._fill, self._view_dtype = _fill_for(table, pre)
+        self._dtype, self._item_shape, self._reuse = table.dtype, item_shape, reuse
+        self._buffers: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        """The input tensor array (N, *item_shape) for raw (N, ...) uint8 samples (or one sample)."""
+        entry = self._buffers.get(raw.shape)
+        if entry is None:
+            entry = self._buffer(raw.shape)
+        self._fill(raw, entry[1])
+        return entry[0]
+
+    def _buffer(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        n = int(np.prod(shape)) // int(np.prod(self._item_shape))
+        tensor = np.empty((n, *self._item_shape), dtype=self._dtype)
+        entry = tensor, tensor.reshape(shape).view(self._view_dtype)
+        if self._reuse:
+            if len(self._buffers) >= MAX_BUFFERS:
+                self._buffers.clear()
+            self._buffers[shape] = entry
+        return entry
