@@ -187,18 +187,20 @@ def test_raise_for_parity_names_each_failure(dense_artifacts) -> None:  # type: 
 
 
 @pytest.mark.parametrize(
-    ("setup", "extra", "message"),
+    ("setup", "extra", "message", "code"),
     [
-        ("missing", [], "does not exist"),
-        ("garbage", [], "is not a loadable Keras model"),
-        ("json", [], "is not a Keras model file"),
-        ("calibration0", ["-q", "int8", "--calibration-samples", "0"], "calibration count must be between 1 and"),
-        ("calibration-big", ["-q", "int8", "--calibration-samples", "999999"], "calibration count must be between 1"),
-        ("out-is-file", [], "is not a directory"),
+        ("missing", [], "does not exist", 1),
+        ("garbage", [], "is not a Keras model (.keras zip or legacy .h5) nor a SavedModel", 1),
+        ("json", [], "is not a Keras model (.keras zip or legacy .h5) nor a SavedModel", 1),
+        # a bad count is a usage error, found before TensorFlow loads
+        ("calibration0", ["-q", "int8", "--calibration-samples", "0"], "--calibration-samples must be at least 1", 2),
+        ("calibration-big", ["-q", "int8", "--calibration-samples", "999999"],
+         "calibration count 999999 is more than the 3600 images available", 1),
+        ("out-is-file", [], "is not a directory", 1),
     ],
 )
-def test_bad_input_is_one_line_exit_1_and_leaves_nothing(setup: str, extra: list[str], message: str, dense_run,
-                                                          tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_one_line_exit_1_and_leaves_nothing(setup: str, extra: list[str], message: str, code: int,
+                                                          dense_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     source, out = dense_run.run_dir, tmp_path / "out"
     if setup == "missing":
         source = tmp_path / "nope.keras"
@@ -210,19 +212,23 @@ def test_bad_input_is_one_line_exit_1_and_leaves_nothing(setup: str, extra: list
     elif setup == "out-is-file":
         out.write_text("file")
     result = runner.invoke(app, ["convert", str(source), "-f", "tflite", "--out", str(out), *extra])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == code, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not out.is_dir() or list(out.iterdir()) == []
 
 
-def test_model_with_wrong_input_shape(tmp_path: Path) -> None:
+def test_model_with_other_input_shape_needs_data(tmp_path: Path) -> None:
     import keras
 
     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
     model.save(tmp_path / "wide.keras")
     result = runner.invoke(app, ["convert", str(tmp_path / "wide.keras"), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1 and "edgekit converts 28x28 models" in result.output
+    assert result.exit_code == 2 and "pass --data" in result.output
     assert not (tmp_path / "o").exists()
+    odd = keras.Sequential([keras.Input((28, 28, 2)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    odd.save(tmp_path / "two-channel.keras")
+    result = runner.invoke(app, ["convert", str(tmp_path / "two-channel.keras"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "(H, W, 3) images" in result.output
 
 
 def test_unsupported_pair_is_usage_error(dense_run) -> None:  # type: ignore[no-untyped-def]
