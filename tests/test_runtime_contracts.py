@@ -141,3 +141,13 @@ def test_missing_onnxruntime_gives_the_table_install_hint(monkeypatch: pytest.Mo
     with pytest.raises(BackendError) as info:
         load(dense_artifacts["onnx-float32"].artifact)
     assert info.value.hint == FORMATS[Format.ONNX].install_hint
+
+
+def test_sidecar_contract_is_used_when_nothing_is_embedded(rgb_softmax, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    artifact = tmp_path / "rgb.tflite"
+    artifact.write_bytes(rgb_softmax[1].read_bytes())
+    artifact.with_suffix(".json").write_text(json.dumps({"contract": RGB_CONTRACT.to_dict()}))
+    model = load(artifact)
+    assert model.metadata_source == "sidecar" and model.contract == RGB_CONTRACT
+    assert model.describe()["contract"]["source"] == "sidecar metadata: contract"
+    assert model.class_names == ("a", "b", "c", "d")

@@ -65,7 +65,8 @@ def _contract_of(metadata: dict[str, Any], source: str, session: Session) -> tup
                                      "output_kind": "default", "class_names": "default"})
         return contract, "default"
     except ModelError as exc:
-        raise ArtifactError(f"{source} metadata: {exc.message}" if source != "none" else exc.message, exc.hint) from None
+        message = f"{source} metadata: {exc.message}" if source != "none" else exc.message
+        raise ArtifactError(message, exc.hint) from None
 
 
 def _known(shape: tuple[int, ...]) -> tuple[int, ...]:
