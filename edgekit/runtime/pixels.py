@@ -20,6 +20,7 @@ from edgekit.contract import Preprocessing
 Fill = Callable[[np.ndarray], object]  # raw uint8 samples -> writes one buffer, bound when the buffer is made
 FillMaker = Callable[[np.ndarray], Fill]  # out buffer shaped like the raw samples -> its fill
 MAX_BUFFERS = 8  # input buffers kept per batch shape
+SMALL = 1 << 14  # values; above this, filling the interpreter's own input tensor beats a buffer + set_tensor
 
 
 def _fill_maker(table: np.ndarray, pre: Preprocessing) -> tuple[FillMaker, np.dtype]:
@@ -33,7 +34,8 @@ def _fill_maker(table: np.ndarray, pre: Preprocessing) -> tuple[FillMaker, np.dt
         xor = np.bitwise_xor
 
         def flipper(out: np.ndarray) -> Fill:
-            flip = np.full(out.shape, 0x80, dtype=np.uint8)
+            # big batches: a scalar (no array to allocate or read; the loop is SIMD either way)
+            flip = np.full(out.shape, 0x80, dtype=np.uint8) if out.size <= SMALL else np.uint8(0x80)
             return lambda raw: xor(raw, flip, out)
 
         return flipper, np.dtype(np.uint8)
@@ -66,6 +68,13 @@ class PixelMapper:
             entry = self._buffer(raw.shape)
         entry[1](raw)
         return entry[0]
+
+    def is_big(self, raw: np.ndarray) -> bool:
+        return raw.size > SMALL
+
+    def fill_into(self, raw: np.ndarray, tensor: np.ndarray) -> None:
+        """Write raw samples straight into an input tensor view (for big batches: saves set_tensor's copy)."""
+        self._make_fill(tensor.reshape(raw.shape).view(self._view_dtype))(raw)
 
     def _buffer(self, shape: tuple[int, ...]) -> tuple[np.ndarray, Fill]:
         n = math.prod(shape) // self._item_size  # math.prod: np.prod of a tuple costs microseconds
