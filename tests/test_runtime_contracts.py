@@ -151,3 +151,14 @@ def test_sidecar_contract_is_used_when_nothing_is_embedded(rgb_softmax, tmp_path
     assert model.metadata_source == "sidecar" and model.contract == RGB_CONTRACT
     assert model.describe()["contract"]["source"] == "sidecar metadata: contract"
     assert model.class_names == ("a", "b", "c", "d")
+
+
+@pytest.mark.parametrize("name", ["tflite-int8", "tflite-float32", "onnx-float32"])
+@pytest.mark.parametrize("batch", [1, 7, 256])
+def test_uint8_fast_path_equals_the_general_path(name: str, batch: int, dense_artifacts, tiny_dataset) -> None:  # type: ignore[no-untyped-def]
+    model = load(dense_artifacts[name].artifact)
+    images = tiny_dataset.test.images[:batch]
+    general = model.run_model_inputs(model.contract.model_input(images))
+    np.testing.assert_array_equal(model.predict(images).raw, general.raw)
+    np.testing.assert_array_equal(model.predict(images).raw, general.raw)  # again: reused buffers
+    np.testing.assert_array_equal(model.predict(images[0]).raw, general.raw[:1])
