@@ -8,11 +8,17 @@ the call, the result object), at batch 1 and batch 256, one thread. Rounds alter
 drift on a shared machine hits both alike; the median of each is reported, with the ratio.
 Targets (issue 4): batch 1 overhead <= 25%, batch throughput within 10%.
 
-Measured on the 2-core shared dev machine (dense 784-128-10, median of medians; noisy, +-20% run to run):
-the redesign (sessions, contract, reused buffers filled by the cheapest exact operation, a flat uint8
-path) cut the batch-1 ratio of the TFLite int8 artifact from ~2.0-2.5x to ~1.5-1.7x and float32 from
-~1.6-1.8x to ~1.4-1.5x; what is left is Python itself (the call, the lock, one ufunc, the result object:
-~1.5-2 us against a ~4.7 us int8 invoke). Batch 256 stays within ~5-15% of the raw call.
+Measured on the 2-core shared dev machine (dense 784-128-10, ratio edgekit / raw, median over 5-7 runs;
+absolute times there swing +-50% with other load, the in-process ratios much less):
+
+    artifact         b1 before  b1 after  b256 before  b256 after
+    tflite-int8         2.00      1.71       1.05        1.05
+    tflite-float32      1.59      1.46       1.13        1.11
+    tflite-dynamic      2.36      2.02       1.18        1.06
+    onnx-float32        1.61      1.66       1.12        1.13
+
+What is left at batch 1 is Python itself: the call, the lock, one ufunc, the result object (~1.5-2 us
+against a ~4.7 us int8 invoke); the 1.25x target is not reached on this machine.
 """
 
 from __future__ import annotations
