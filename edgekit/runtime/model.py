@@ -15,6 +15,7 @@ Everything else takes the general path: ``contract.model_input`` then quantizati
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ def _contract_of(metadata: dict[str, Any], source: str, session: Session) -> tup
                                      "output_kind": "default", "class_names": "default"})
         return contract, "default"
     except ModelError as exc:
-        raise ArtifactError(f"{source} metadata: {exc.message}" if source != "none" else exc.message, exc.hint) from None
+        message = f"{source} metadata: {exc.message}" if source != "none" else exc.message
+        raise ArtifactError(message, exc.hint) from None
 
 
 def _known(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -122,6 +124,10 @@ class Model:
         if int(np.prod(item)) != int(np.prod(self.contract.input_shape)):
             raise ArtifactError(f"{self.path}: the contract's input shape {self.contract.input_shape} does not "
                                 f"fit the model's input tensor {self.session.input.shape}")
+        classes = self.session.output.shape[-1] if self.session.output.shape else -1
+        if classes > 0 and classes != self.contract.num_classes:
+            raise ArtifactError(f"{self.path}: the contract names {self.contract.num_classes} classes, the model "
+                                f"outputs {classes}")
         return item
 
     # --------------------------------------------------------------------------- the fast path
@@ -150,7 +156,7 @@ class Model:
     def run_model_inputs(self, x: np.ndarray) -> Prediction:
         """Float32 model-space inputs (N, *input_shape), exactly what Keras is fed -> Prediction, in chunks."""
         x = np.asarray(x, dtype=np.float32)
-        if x.ndim == 0 or x[0].size != int(np.prod(self._item_shape)) or len(x) == 0:
+        if x.ndim == 0 or len(x) == 0 or x[0].size != math.prod(self._item_shape):
             raise UsageError(f"model inputs have shape {x.shape}; this model takes (N, "
                              f"{', '.join(map(str, self.contract.input_shape))})")
         raws = [self.session.run(self._to_tensor(x[i:i + MAX_CHUNK])) for i in range(0, len(x), MAX_CHUNK)]
