@@ -1,6 +1,7 @@
 """``--data`` and ``--calibration-data``: one entry, :func:`load_data`, for every place images come from.
 
-A source is a dataset edgekit knows (``mnist``, ``fashion-mnist``, ``digits``) or a path:
+A source is a path (an existing file or folder wins over a name) or a dataset edgekit knows (``mnist``,
+``fashion-mnist``, ``digits``). Paths may be:
 
 - a folder with one subfolder per class (sorted names are the class names), read with Pillow;
 - an ``.npz`` holding ``x``/``y`` (one set) or ``x_train``/``y_train``/``x_test``/``y_test``, and
