@@ -12,7 +12,7 @@ from edgekit.data.splits import (
 )
 from edgekit.data.user import KNOWN_DATASETS, load_data
 
-__all__ = ["DATASETS", "IDX_FILES", "KNOWN_DATASETS", "PREPROCESSING", "SAMPLE_SPLIT_PER_CLASS", "SPLIT_SEED", "Conformed",
-           "Dataset", "DatasetName", "Split", "carve_validation", "check_labels", "check_trainable", "conform_images",
+__all__ = ["DATASETS", "IDX_FILES", "KNOWN_DATASETS", "PREPROCESSING", "SAMPLE_SPLIT_PER_CLASS", "SPLIT_SEED",
+           "Conformed", "Dataset", "DatasetName", "Split", "carve_validation", "check_labels", "check_trainable", "conform_images",
            "conform_labels", "count_overlap", "fingerprints", "keras_cache_dir", "load_data", "load_dataset",
            "load_digits_dataset", "preprocess", "split_three_ways", "stratified_subset"]

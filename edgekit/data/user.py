@@ -1,6 +1,7 @@
 """``--data`` and ``--calibration-data``: one entry, :func:`load_data`, for every place images come from.
 
-A source is a dataset edgekit knows (``mnist``, ``fashion-mnist``, ``digits``) or a path:
+A source is a path (an existing file or folder wins over a name) or a dataset edgekit knows (``mnist``,
+``fashion-mnist``, ``digits``). Paths may be:
 
 - a folder with one subfolder per class (sorted names are the class names), read with Pillow;
 - an ``.npz`` holding ``x``/``y`` (one set) or ``x_train``/``y_train``/``x_test``/``y_test``, and
@@ -39,8 +40,9 @@ def load_data(source: str | Path, *, contract: Contract | None = None, reporter:
     """The dataset ``source`` names, checked against ``contract`` when given (see the module docstring)."""
     path = Path(source)
     if path.is_dir():
-        if _find_idx_set(path) is not None:
-            return _load_idx_folder(path, contract)
+        idx_files = _find_idx_set(path)
+        if idx_files is not None:
+            return _load_idx_folder(path, idx_files, contract)
         return _load_class_folders(path, contract)
     if path.is_file():
         if path.suffix.lower() != ".npz":
@@ -58,18 +60,18 @@ def _conform_dataset(dataset: Dataset, contract: Contract | None) -> Dataset:
     if contract is None:
         return dataset
     notes = list(dataset.notes)
-    splits = {}
+    splits, value_range = {}, contract.input_range
     for name in ("train", "validation", "test"):
         split = dataset.split(name)
         conformed = conform_images(split.images, f"{dataset.name} {name} split", contract)
         labels = conform_labels(split.labels, len(split), contract.num_classes, f"{dataset.name} {name} split")
-        splits[name] = Split(conformed.images, labels)
+        splits[name], value_range = Split(conformed.images, labels), conformed.value_range
         notes += [n for n in conformed.notes if n not in notes]
     if dataset.class_names != contract.class_names:
         notes.append(f"{dataset.name}'s class names read as the model's: {', '.join(contract.class_names[:10])}")
     return Dataset(dataset.name, contract.class_names, dataset.source, dataset.location, dataset.is_full,
                    splits["train"], splits["validation"], splits["test"], tuple(notes),
-                   value_range=conformed.value_range, split_note=dataset.split_note)
+                   value_range=value_range, split_note=dataset.split_note)
 
 
 def _assemble(path: Path, source: str, sets: dict[str, tuple[Any, Any]], class_names: tuple[str, ...] | None,
@@ -118,9 +120,7 @@ def _load_npz(path: Path, contract: Contract | None) -> Dataset:
     return _assemble(path, "npz", sets, class_names, contract, notes)
 
 
-def _load_idx_folder(folder: Path, contract: Contract | None) -> Dataset:
-    files = _find_idx_set(folder)
-    assert files is not None  # noqa: S101 - load_data only calls this when the set is there
+def _load_idx_folder(folder: Path, files: dict[str, Path], contract: Contract | None) -> Dataset:
     arrays = {key: read_idx(p) for key, p in files.items()}
     sets = {kind: (arrays[f"{kind}_images"], arrays[f"{kind}_labels"]) for kind in ("train", "test")}
     return _assemble(folder, "idx", sets, None, contract, [])
