@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -112,10 +111,11 @@ DataOption = Annotated[str | None, typer.Option(
 
 def _declared(scale: str | None, offset: str | None, mean: str | None, std: str | None,
               outputs: OutputKind | None, class_names: str | None, contract: Path | None) -> Any:
-    from edgekit.contract import declare
+    from edgekit.contract import ContractFlags, declare
 
-    return declare(scale=scale, offset=offset, mean=mean, std=std, outputs=outputs.value if outputs else None,
-                   class_names=class_names, contract_file=contract)
+    flags = ContractFlags(scale=scale, offset=offset, mean=mean, std=std,
+                          outputs=outputs.value if outputs else None, class_names=class_names)
+    return declare(flags, contract)
 
 
 @app.command()
@@ -163,40 +163,32 @@ def convert(
 @app.command()
 @handles_errors
 def predict(
-    artifact: Annotated[Path, typer.Argument(help="A .tflite or .onnx file made by `edgekit convert`.")],
-    images: Annotated[list[Path], typer.Argument(help="PNG/JPEG files (any size: converted MNIST-style), .npy "
-                                                 "arrays (N, 28, 28), IDX files, or folders of them.")],
+    artifact: Annotated[Path, typer.Argument(help="A .tflite or .onnx file.")],
+    images: Annotated[list[Path], typer.Argument(
+        help="PNG/JPEG files (resized to the model's input; 28x28 grayscale models get MNIST-style centring), "
+        ".npy arrays (N, *input), IDX files, or folders of them.", metavar="IMAGES...")],
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Classes to show per image.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per image on stdout.")] = False,
     backend: Annotated[str | None, typer.Option(help="Force an interpreter: ai_edge_litert, tflite_runtime, "
                                                 "tensorflow (TFLite) or onnxruntime.")] = None,
     threads: Annotated[int | None, typer.Option(help="Interpreter threads (default: the backend's).")] = None,
+    scale: ScaleOption = None, offset: OffsetOption = None, mean: MeanOption = None, std: StdOption = None,
+    outputs: OutputsOption = None, class_names: ClassNamesOption = None, contract: ContractOption = None,
 ) -> None:
     """Predict images with an artifact, using only numpy and an interpreter (never TensorFlow)."""
     import json
 
     from edgekit.runtime import load
-    from edgekit.runtime.images import load_images
+    from edgekit.runtime.predict_files import predict_files
 
-    if top_k < 1:
-        raise typer.BadParameter("--top-k must be at least 1", param_hint="--top-k")
-    model = load(artifact, backend=backend, num_threads=threads)
-    k = min(top_k, len(model.class_names))
-    rows = []
-    for path in images:
-        for item in load_images(path):
-            prediction = model.predict(item.images)
-            many = len(prediction.raw) > 1
-            for i, top in enumerate(prediction.top_k(k)):
-                rows.append({"source": str(item.source) + (f"[{i}]" if many else ""), "label": top[0][0],
-                             "class_name": top[0][1], "probability": round(top[0][2], 6),
-                             "top_k": [{"label": c, "class_name": n, "probability": round(p, 6)} for c, n, p in top],
-                             "raw": prediction.raw[i].tolist()})  # exactly what the interpreter returned
+    declared = _declared(scale, offset, mean, std, outputs, class_names, contract)
+    model = load(artifact, backend=backend, num_threads=threads, declared=declared)
+    rows = list(predict_files(model, images, top_k))
     if as_json:
         for row in rows:
-            sys.stdout.write(json.dumps(row) + "\n")
+            sys.stdout.write(json.dumps(row.to_dict()) + "\n")
         return
-    print_predictions(rows, f"{artifact.name} ({model.backend} {model.backend_version or ''})", k)
+    print_predictions(rows, f"{artifact.name} ({model.backend} {model.backend_version or ''})", top_k > 1)
 
 
 def _csv(value: str, what: str) -> list[str]:

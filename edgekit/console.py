@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -99,14 +100,15 @@ def print_bench(report: dict[str, Any]) -> None:
     out.print(table)
 
 
-def print_predictions(rows: list[dict[str, Any]], title: str, k: int) -> None:
-    """One row per image: label, class name, probability, and the runners-up when k > 1."""
-    table = Table(title=title)
-    for column in ("image", "label", "class", "probability") + (("top-k",) if k > 1 else ()):
+def print_predictions(rows: list[Any], title: str, runners_up: bool) -> None:
+    """One row per sample (``SamplePrediction``): label, class name, probability, and the runners-up."""
+    table = Table(title=escape(title))
+    for column in ("image", "label", "class", "probability") + (("top-k",) if runners_up else ()):
         table.add_column(column, justify="left" if column in ("image", "class", "top-k") else "right")
     for row in rows:
-        extra = (", ".join(f"{t['class_name']} {t['probability']:.1%}" for t in row["top_k"][1:]),) if k > 1 else ()
-        table.add_row(row["source"], str(row["label"]), row["class_name"], f"{row['probability']:.2%}", *extra)
+        extra = (escape(", ".join(f"{s.class_name} {s.probability:.1%}" for s in row.top_k[1:])),) if runners_up else ()
+        table.add_row(escape(row.source), str(row.best.label), escape(row.best.class_name),
+                      f"{row.best.probability:.2%}", *extra)
     out.print(table)
 
 

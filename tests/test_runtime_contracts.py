@@ -162,3 +162,44 @@ def test_uint8_fast_path_equals_the_general_path(name: str, batch: int, dense_ar
     np.testing.assert_array_equal(model.predict(images).raw, general.raw)
     np.testing.assert_array_equal(model.predict(images).raw, general.raw)  # again: reused buffers
     np.testing.assert_array_equal(model.predict(images[0]).raw, general.raw[:1])
+
+
+def test_predict_takes_the_contract_flags(rgb_softmax, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A bare artifact (no metadata) told its contract on the command line gives Keras' probabilities."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from edgekit.cli import app
+
+    keras_model, plain = rgb_softmax
+    pixels = np.random.default_rng(1).integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "small.png")
+    Image.fromarray(pixels).resize((16, 16), Image.Resampling.NEAREST).save(tmp_path / "big.png")
+    flags = ["--mean", "120,110,100", "--std", "60,50,40", "--outputs", "probabilities", "--class-names", "a,b,c,d"]
+    result = CliRunner().invoke(app, ["predict", str(plain), str(tmp_path / "small.png"), "--json", "-k", "4", *flags])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout.splitlines()[0])
+    expected = keras_model(RGB_CONTRACT.model_input(pixels[None])).numpy()[0]
+    np.testing.assert_allclose(row["raw"], expected, atol=1e-5)  # no second softmax
+    assert row["class_name"] == "abcd"[int(expected.argmax())]
+    assert row["probability"] == pytest.approx(float(expected.max()), abs=1e-5)
+    big = CliRunner().invoke(app, ["predict", str(plain), str(tmp_path / "big.png"), "--json", *flags])
+    assert big.exit_code == 0, big.output  # a 16x16 picture is resized to the model's 8x8 input
+    assert len(json.loads(big.stdout)["raw"]) == 4
+    bare = CliRunner().invoke(app, ["predict", str(plain), str(tmp_path / "small.png"), "--json"])
+    assert json.loads(bare.stdout)["class_name"] in "0123"  # without the flags: default names and preprocessing
+
+
+def test_predict_flag_that_contradicts_the_artifact_is_one_line(rgb_softmax, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from edgekit.cli import app
+
+    artifact = _with_contract(rgb_softmax[1], tmp_path / "rgb.tflite", RGB_CONTRACT)
+    np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 3), dtype=np.uint8))
+    result = CliRunner().invoke(app, ["predict", str(artifact), str(tmp_path / "x.npy"), "--outputs", "logits"])
+    assert result.exit_code == 2
+    assert "--outputs logits contradicts the artifact's embedded metadata" in result.output
+    assert "probabilities" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["predict", str(artifact), str(tmp_path / "x.npy"), "--class-names", "a,b"])
+    assert result.exit_code == 2 and "2 class names declared for a model with 4 outputs" in result.output

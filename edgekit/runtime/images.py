@@ -1,6 +1,8 @@
-"""Turn files a user points at (PNG/JPEG, .npy, IDX, folders) into 28x28 uint8 MNIST-style images.
+"""Turn files a user points at (PNG/JPEG, .npy, IDX, folders) into raw samples for a model's contract.
 
-The rule for picture files, the way MNIST itself was made:
+Arrays (.npy, IDX) are taken as they are; the contract checks their shape when predicting. Pictures are
+resized to the contract's image size (grayscale or RGB), except for a 28x28 grayscale 8-bit model, whose
+pictures are made the way MNIST itself was made:
 
 1. convert to 8-bit grayscale (alpha is composited onto white first);
 2. if the border is brighter than the middle grey (mean of the outermost pixels > 127), the picture is dark
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.contract import Contract
 from edgekit.errors import ArtifactError
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
@@ -31,7 +34,7 @@ class LoadedImages:
     """Images from one file, and where they came from."""
 
     source: Path
-    images: np.ndarray  # (N, 28, 28) uint8 or float32 in [0, 1] (from .npy)
+    images: np.ndarray  # (N, *raw sample shape): uint8 pictures, or the array as stored (.npy, IDX)
 
 
 def _is_idx(path: Path) -> bool:
@@ -68,9 +71,18 @@ def mnist_style(gray: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def _load_picture(path: Path) -> np.ndarray:
+def _mnist_like(contract: Contract | None) -> bool:
+    return contract is None or (contract.is_8bit_image and contract.channels == 1
+                                and contract.image_size == (28, 28))
+
+
+def _load_picture(path: Path, contract: Contract | None) -> np.ndarray:
+    """One picture as a (1, H, W) or (1, H, W, 3) uint8 raw sample for ``contract``."""
     from PIL import Image, UnidentifiedImageError
 
+    if contract is not None and not contract.is_image:
+        raise ArtifactError(f"{path}: the model takes {contract.input_shape[0]} numbers per sample, not pictures",
+                            "pass a .npy array shaped (N, " + str(contract.input_shape[0]) + ")")
     try:
         with Image.open(path) as img:
             img.load()
@@ -78,10 +90,15 @@ def _load_picture(path: Path) -> np.ndarray:
                 rgba = img.convert("RGBA")
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(background, rgba)
-            gray = np.asarray(img.convert("L"))
+            if _mnist_like(contract):
+                return mnist_style(np.asarray(img.convert("L")))[None]
+            h, w = contract.image_size  # type: ignore[union-attr,misc]
+            img = img.convert("L" if contract.channels == 1 else "RGB")  # type: ignore[union-attr]
+            if img.size != (w, h):
+                img = img.resize((w, h), Image.Resampling.LANCZOS)
+            return np.asarray(img, dtype=np.uint8)[None]
     except (UnidentifiedImageError, OSError) as exc:
         raise ArtifactError(f"{path} is not an image edgekit can read", "use PNG, JPEG, .npy or IDX files") from exc
-    return mnist_style(gray)[None]
 
 
 def _load_array(path: Path) -> np.ndarray:
@@ -92,8 +109,9 @@ def _load_array(path: Path) -> np.ndarray:
     return array
 
 
-def load_images(path: Path) -> list[LoadedImages]:
-    """Images from a file or, for a folder, from every readable file in it (sorted by name)."""
+def load_images(path: Path, contract: Contract | None = None) -> list[LoadedImages]:
+    """Images from a file or, for a folder, from every readable file in it (sorted by name), for ``contract``
+    (None: a 28x28 grayscale MNIST-style model)."""
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path} does not exist")
@@ -103,7 +121,7 @@ def load_images(path: Path) -> list[LoadedImages]:
         if not files:
             raise ArtifactError(f"{path} holds no images", f"looked for {', '.join(PICTURE_SUFFIXES + ARRAY_SUFFIXES)}"
                                 " and IDX files")
-        return [item for f in files for item in load_images(f)]
+        return [item for f in files for item in load_images(f, contract)]
     suffix = path.suffix.lower()
     if suffix in ARRAY_SUFFIXES:
         return [LoadedImages(path, _load_array(path))]
@@ -115,4 +133,4 @@ def load_images(path: Path) -> list[LoadedImages]:
             return [LoadedImages(path, read_idx(path))]
         except DataError as exc:
             raise ArtifactError(exc.message, exc.hint) from exc
-    return [LoadedImages(path, _load_picture(path))]
+    return [LoadedImages(path, _load_picture(path, contract))]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import Contract, Layout, from_legacy_metadata, softmax
+from edgekit.contract import Contract, DeclaredContract, Layout, from_legacy_metadata, resolve, softmax
 from edgekit.errors import ArtifactError, ModelError, UsageError
 from edgekit.formats import Format, format_of_bytes, format_of_path
 from edgekit.runtime.backends import TFLITE_BACKENDS, Session, open_session
@@ -69,6 +69,17 @@ def _contract_of(metadata: dict[str, Any], source: str, session: Session) -> tup
         raise ArtifactError(message, exc.hint) from None
 
 
+def _declared_over(contract: Contract, source: str, declared: DeclaredContract) -> Contract:
+    """The user's declaration over the artifact's contract. What the artifact records about itself (a contract
+    edgekit inferred or was told at convert time) cannot be contradicted; defaults can."""
+    recorded = source != "default"
+    try:
+        return resolve(contract, declared, preprocessing_inferred=recorded, output_kind_inferred=recorded)
+    except UsageError as exc:
+        raise UsageError(exc.message.replace("contradicts the model", f"contradicts the artifact's {source}"),
+                         "drop the flag, or convert again with it") from None
+
+
 def _known(shape: tuple[int, ...]) -> tuple[int, ...]:
     if any(d < 1 for d in shape):
         raise ModelError(f"the input tensor's shape {shape} has dynamic dimensions besides the batch",
@@ -80,7 +91,8 @@ class Model:
     """A loaded artifact. Thread-safe: TFLite calls are serialised by a lock (the interpreter is not
     re-entrant); onnxruntime sessions run concurrently."""
 
-    def __init__(self, path: Path, backend: str | None = None, num_threads: int | None = None) -> None:
+    def __init__(self, path: Path, backend: str | None = None, num_threads: int | None = None,
+                 declared: DeclaredContract | None = None) -> None:
         self.path = Path(path)
         if num_threads is not None and num_threads < 1:
             raise UsageError(f"--threads must be at least 1, got {num_threads}")
@@ -98,6 +110,9 @@ class Model:
         self.metadata: dict[str, Any] = embedded or read_sidecar(self.path) or {}
         self.metadata_source = "embedded" if embedded else ("sidecar" if self.metadata else "none")
         self.contract, self.contract_source = _contract_of(self.metadata, self.metadata_source, self.session)
+        if declared is not None and not declared.is_empty:
+            self.contract = _declared_over(self.contract, self.contract_source, declared)
+            self.contract_source += f"; {declared.origin}"
         self._item_shape = self._tensor_item_shape()
         self._unit_contract = unit_pixel_contract(self.contract)
         mapper = self._pixel_mapper()
@@ -196,6 +211,9 @@ class Model:
         }
 
 
-def load(path: Path | str, backend: str | None = None, num_threads: int | None = None) -> Model:
-    """Load a .tflite or .onnx artifact with the best installed backend (or the one named)."""
-    return Model(Path(path), backend=backend, num_threads=num_threads)
+def load(path: Path | str, backend: str | None = None, num_threads: int | None = None,
+         declared: DeclaredContract | None = None) -> Model:
+    """Load a .tflite or .onnx artifact with the best installed backend (or the one named); ``declared``
+    (``--scale``, ``--outputs``, ... as :func:`edgekit.contract.declare` reads them) fills in what the
+    artifact does not record."""
+    return Model(Path(path), backend=backend, num_threads=num_threads, declared=declared)
