@@ -24,6 +24,10 @@ from edgekit.formats import FORMATS, Format, Quantization
 
 DEFAULT_RUNS_DIR = Path("edgekit-runs")
 SIDECAR_SUFFIX = ".json"
+MODEL_FILE = "model.keras"
+MANIFEST_FILE = "manifest.json"
+ARTIFACTS_DIR = "artifacts"
+BENCH_DIR = "bench"
 
 
 def artifact_name(fmt: Format, mode: Quantization) -> str:
@@ -54,11 +58,11 @@ class RunLayout:
 
     @property
     def model_path(self) -> Path:
-        return self.root / "model.keras"
+        return self.root / MODEL_FILE
 
     @property
     def manifest_path(self) -> Path:
-        return self.root / "manifest.json"
+        return self.root / MANIFEST_FILE
 
     @property
     def history_path(self) -> Path:
@@ -78,11 +82,11 @@ class RunLayout:
 
     @property
     def artifacts_dir(self) -> Path:
-        return self.root / "artifacts"
+        return self.root / ARTIFACTS_DIR
 
     @property
     def bench_dir(self) -> Path:
-        return self.root / "bench"
+        return self.root / BENCH_DIR
 
     @property
     def explain_dir(self) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 
 from edgekit.contract import Contract, from_legacy_metadata
 from edgekit.errors import EdgekitError
-from edgekit.layout import RunLayout
+from edgekit.layout import MODEL_FILE, RunLayout
 
 RUN_KIND, ARTIFACT_KIND = "edgekit.train", "edgekit.artifact"
 RUN_SCHEMA_VERSION = 2  # 2: adds the contract and training-image fingerprints
@@ -63,7 +63,7 @@ class RunManifest:
             "kind": RUN_KIND, "schema_version": RUN_SCHEMA_VERSION, "config": self.config, "model": self.model,
             "dataset": self.dataset, "params": self.params, "epochs_run": self.epochs_run,
             "best_epoch": self.best_epoch, "metrics": self.metrics, "seconds": self.seconds, "device": self.device,
-            "model_file": "model.keras", "model_sha256": self.model_sha256, "model_bytes": self.model_bytes,
+            "model_file": MODEL_FILE, "model_sha256": self.model_sha256, "model_bytes": self.model_bytes,
             "input": {"shape": [None, *c.input_shape], "dtype": "float32"},
             "output": {"shape": [None, c.num_classes], "dtype": "float32", "kind": c.output_kind.value},
             "class_names": list(c.class_names), "preprocessing": c.preprocessing.to_dict(),

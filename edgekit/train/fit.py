@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,26 +49,39 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What a training run produced and measured."""
+    """What a training run produced: where, and its manifest (the one record of what was measured)."""
 
-    run_dir: Path
-    model_path: Path
-    manifest_path: Path
-    model: str
-    dataset: dict[str, Any]
-    params: int
-    epochs_run: int
-    best_epoch: int
-    metrics: dict[str, float]
-    seconds: float
-    device: str
-    plots: dict[str, str] = field(default_factory=dict)
+    layout: RunLayout
+    manifest: RunManifest
+
+    run_dir = property(lambda self: self.layout.root)
+    model_path = property(lambda self: self.layout.model_path)
+    manifest_path = property(lambda self: self.layout.manifest_path)
+    model = property(lambda self: self.manifest.model)
+    dataset = property(lambda self: self.manifest.dataset)
+    params = property(lambda self: self.manifest.params)
+    epochs_run = property(lambda self: self.manifest.epochs_run)
+    best_epoch = property(lambda self: self.manifest.best_epoch)
+    metrics = property(lambda self: self.manifest.metrics)
+    seconds = property(lambda self: self.manifest.seconds)
+    device = property(lambda self: self.manifest.device)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("run_dir", "model_path", "manifest_path"):
-            out[key] = str(out[key])
-        return out
+        return {"run_dir": str(self.run_dir), "model_path": str(self.model_path),
+                "manifest_path": str(self.manifest_path), **self.manifest.to_dict()}
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """A fitted model and what fitting and evaluating it measured."""
+
+    model: Any
+    history: dict[str, list[float]]
+    seconds: float
+    metrics: dict[str, float]
+    test_outputs: Any
+    train_split: Split
+    device: str
 
 
 def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.ndarray:
@@ -157,8 +170,8 @@ def train(
     layout.manifest_path.unlink(missing_ok=True)  # from here on the folder is an unfinished run
     model, history, seconds = _fit(spec, config, contract, train_split, dataset, reporter)
     metrics, test_outputs = _evaluate(model, contract, train_split, dataset)
-    return _write_run(layout, config, model, history, seconds, metrics, test_outputs, dataset, train_split,
-                      contract, device)
+    trained = _Trained(model, history, seconds, metrics, test_outputs, train_split, device)
+    return _write_run(layout, config, trained, dataset, contract)
 
 
 def _training_split(dataset: Dataset, config: TrainConfig) -> Split:
@@ -211,38 +224,36 @@ def _evaluate(model: Any, contract: Contract, train_split: Split, dataset: Datas
     }, test_outputs
 
 
-def _write_run(layout: RunLayout, config: TrainConfig, model: Any, history: dict[str, list[float]], seconds: float,
-               metrics: dict[str, float], test_outputs: Any, dataset: Dataset, train_split: Split,
-               contract: Contract, device: str) -> TrainResult:
+def _write_run(layout: RunLayout, config: TrainConfig, trained: _Trained, dataset: Dataset,
+               contract: Contract) -> TrainResult:
+    history = trained.history
     val_losses = history.get("val_loss", [])
     epochs_run = len(history.get("loss", []))
     best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
     with atomic_path(layout.model_path) as tmp:
-        model.save(tmp)
+        trained.model.save(tmp)
     write_json_atomic(layout.history_path, {"epochs_run": epochs_run, "best_epoch": best_epoch, **history})
     with atomic_path(layout.fingerprints_path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, fingerprints(train_split.images), allow_pickle=False)
+        np.save(fh, fingerprints(trained.train_split.images), allow_pickle=False)
 
     from edgekit.train.plots import plot_curves, plot_predictions
 
     plot_curves(history, layout.curves_path, title=f"{config.model} on {dataset.name}")
-    plot_predictions(dataset.test.images, dataset.test.labels, np.argmax(test_outputs, axis=1), dataset.class_names,
-                     layout.samples_path)
-    result = TrainResult(
-        run_dir=layout.root, model_path=layout.model_path, manifest_path=layout.manifest_path, model=config.model,
-        dataset={**dataset.to_dict(), "train_images_used": len(train_split)}, params=int(model.count_params()),
-        epochs_run=epochs_run, best_epoch=best_epoch, metrics=metrics, seconds=round(seconds, 2), device=device,
-        plots={"curves": layout.curves_path.name, "test_predictions": layout.samples_path.name},
-    )
+    plot_predictions(dataset.test.images, dataset.test.labels, np.argmax(trained.test_outputs, axis=1),
+                     dataset.class_names, layout.samples_path)
     manifest = RunManifest(
-        config=asdict(config), model=config.model, dataset=result.dataset, params=result.params,
-        epochs_run=epochs_run, best_epoch=best_epoch, metrics=metrics, seconds=result.seconds, device=device,
+        config=asdict(config), model=config.model,
+        dataset={**dataset.to_dict(), "train_images_used": len(trained.train_split)},
+        params=int(trained.model.count_params()), epochs_run=epochs_run, best_epoch=best_epoch,
+        metrics=trained.metrics, seconds=round(trained.seconds, 2), device=trained.device,
         model_sha256=sha256_file(layout.model_path), model_bytes=layout.model_path.stat().st_size,
         contract=contract, versions=library_versions(), finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        files={"history": layout.history_path.name, **result.plots}, fingerprints_file=layout.fingerprints_path.name,
+        files={"history": layout.history_path.name, "curves": layout.curves_path.name,
+               "test_predictions": layout.samples_path.name},
+        fingerprints_file=layout.fingerprints_path.name,
     )
     write_json_atomic(layout.manifest_path, manifest.to_dict())
-    return result
+    return TrainResult(layout, manifest)
 
 
 def training_is_current(layout: RunLayout, config: TrainConfig, dataset: Dataset) -> bool:
