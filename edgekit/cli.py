@@ -12,7 +12,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from edgekit.console import (
-    RichReporter, err, out, print_bench, print_conversions, print_doctor, print_predictions, print_train_result,
+    RichReporter, err, loading_status, out, print_bench, print_conversions, print_doctor, print_error, print_predictions,
+    print_train_result,
 )
 from edgekit.contract import OutputKind
 from edgekit.data import DatasetName
@@ -26,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # not "rich": its markup would eat "[gate]" and "edgekit[onnx]"
 )
 DEFAULT_RUNS = Path("edgekit-runs")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,15 +41,31 @@ def handles_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except EdgekitError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-            if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+            print_error(exc.message, exc.hint or "")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("[bold red]interrupted[/]: nothing half-written was left as finished")
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from edgekit import __version__
+
+        out.print(f"edgekit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Show edgekit's version and exit.")] = False,
+) -> None:
+    from edgekit.tensorflow_import import show_loading_with
+
+    show_loading_with(loading_status)
 
 
 DataDirOption = Annotated[

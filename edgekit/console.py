@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -14,6 +15,19 @@ from rich.table import Table
 # Off a terminal (CI logs, pipes) rich would fold tables at 80 columns; COLUMNS still wins when set.
 out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140)
 err = Console(stderr=True, soft_wrap=True)  # errors and notes stay one line each, whatever the width
+
+
+def print_error(message: str, hint: str = "") -> None:
+    """An error in one line, and its hint; both are plain text (escaped: hints hold [extras] and paths)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    if hint:
+        err.print(f"[dim]hint:[/] {escape(hint)}", highlight=False)
+
+
+def loading_status(message: str) -> contextlib.AbstractContextManager[None]:
+    """A line while something slow loads (a spinner could not draw: native start-up output is silenced)."""
+    err.print(f"[dim]{escape(message)}[/]", highlight=False)
+    return contextlib.nullcontext()
 
 
 class RichReporter:
@@ -43,12 +57,13 @@ class RichReporter:
             self._progress = None
 
     def notice(self, message: str) -> None:
-        self.console.print(f"[yellow]note:[/] {message}", highlight=False)
+        self.console.print(f"[yellow]note:[/] {escape(message)}", highlight=False)
 
 
 def print_train_result(result: Any) -> None:
     """The summary table at the end of a training run."""
-    table = Table(title=f"{result.model} on {result.dataset['name']} ({result.dataset['source']}), {result.device}")
+    table = Table(title=escape(f"{result.model} on {result.dataset['name']} ({result.dataset['source']}), "
+                               f"{result.device}"))
     for column in ("params", "epochs", "best", "train acc", "val acc", "test acc", "time"):
         table.add_column(column, justify="right", no_wrap=True)
     m = result.metrics
@@ -56,7 +71,8 @@ def print_train_result(result: Any) -> None:
                   f"{m['train_accuracy']:.2%}", f"{m['val_accuracy']:.2%}", f"{m['test_accuracy']:.2%}",
                   f"{result.seconds:.1f} s")
     out.print(table)
-    out.print(f"run folder: {result.run_dir}  (model {result.model_path.name}, manifest {result.manifest_path.name})")
+    out.print(escape(f"run folder: {result.run_dir}  (model {result.model_path.name}, "
+                     f"manifest {result.manifest_path.name})"))
 
 
 def print_conversions(results: list[Any]) -> None:
@@ -71,7 +87,7 @@ def print_conversions(results: list[Any]) -> None:
         base = float_sizes.get(r.format)
         p = r.parity or {}
         table.add_row(
-            r.artifact.name, f"{r.size_bytes / 1024:,.0f} KiB", f"{r.size_bytes / base:.2f}x" if base else "-",
+            escape(r.artifact.name), f"{r.size_bytes / 1024:,.0f} KiB", f"{r.size_bytes / base:.2f}x" if base else "-",
             f"{p['agreement']:.2%}" if p else "-",
             f"{p['artifact_accuracy']:.2%} ({p['reference_accuracy']:.2%})" if p else "-",
             f"{p['max_abs_output_diff']:.1e}" if p else "-", f"{r.seconds:.1f} s",
@@ -79,7 +95,7 @@ def print_conversions(results: list[Any]) -> None:
         )
     out.print(table)
     if results:
-        out.print(f"artifacts in {results[0].artifact.parent}")
+        out.print(escape(f"artifacts in {results[0].artifact.parent}"))
 
 
 def print_bench(report: dict[str, Any]) -> None:
@@ -113,19 +129,20 @@ def print_predictions(rows: list[Any], title: str, runners_up: bool) -> None:
 
 
 def print_doctor(report: Any) -> None:
-    """Versions, extras and every check with its fix."""
-    from edgekit.doctor import FAIL, WARN
+    """Versions, extras and every check with its fix (every value escaped: fixes hold [extras])."""
+    from edgekit.doctor import FAIL, INFO, WARN
 
-    out.print(f"Python {report.python} on {report.platform}; GPU: {report.gpu}")
+    out.print(escape(f"edgekit {report.edgekit}, Python {report.python} on {report.platform}; GPU: {report.gpu}"))
     versions = Table(title="libraries", show_header=False)
     for name, v in report.versions.items():
-        versions.add_row(name, v or "[dim]not installed[/]")
+        versions.add_row(name, escape(v) if v else "[dim]not installed[/]")
     out.print(versions)
-    out.print("extras: " + ", ".join(f"{k} {v}" for k, v in report.extras.items()))
+    out.print("extras: " + escape(", ".join(f"{k} {v}" for k, v in report.extras.items())))
     checks = Table(title="checks")
     for column in ("check", "status", "detail", "fix"):
         checks.add_column(column, overflow="fold")
-    colour = {FAIL: "red", WARN: "yellow"}
+    colour = {FAIL: "red", WARN: "yellow", INFO: "cyan"}
     for c in report.checks:
-        checks.add_row(c.name, f"[{colour.get(c.status, 'green')}]{c.status}[/]", c.detail, c.fix)
+        checks.add_row(escape(c.name), f"[{colour.get(c.status, 'green')}]{c.status}[/]", escape(c.detail),
+                       escape(c.fix))
     out.print(checks)

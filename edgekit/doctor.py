@@ -9,12 +9,13 @@ from typing import Any
 
 from edgekit.versions import package_version
 
-OK, WARN, FAIL = "ok", "warn", "fail"
+OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
 
 # What each extra needs, as (distribution, import name); a distribution in a tuple is any-of.
 EXTRAS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "base": [(("numpy",), "numpy"), (("typer",), "typer"), (("rich",), "rich"), (("pillow",), "PIL"),
              (("ai-edge-litert",), "ai_edge_litert.interpreter")],
+    "onnx": [(("onnxruntime",), "onnxruntime")],
     "train": [(("tensorflow-cpu", "tensorflow"), "tensorflow"), (("keras",), "keras"), (("tf2onnx",), "tf2onnx"),
               (("onnx",), "onnx"), (("onnxruntime",), "onnxruntime"), (("matplotlib",), "matplotlib"),
               (("mlxtend",), "mlxtend.data")],
@@ -39,6 +40,7 @@ class Check:
 class DoctorReport:
     """Everything `edgekit doctor` found."""
 
+    edgekit: str
     python: str
     platform: str
     versions: dict[str, str | None]
@@ -136,25 +138,40 @@ def _gpu(versions: dict[str, str | None]) -> str:
     return ", ".join(g.name for g in gpus) if gpus else "none visible (CPU only)"
 
 
+def _extra_checks(extra: str, needs: list[tuple[tuple[str, ...], str]]) -> tuple[str, list[Check]]:
+    """An extra's state and its rows. Installed packages must import (else FAIL); a missing package fails
+    only for the base install: an extra that is absent or partly there is a choice, not a fault."""
+    present = [any(package_version(d) for d in dists) for dists, _ in needs]
+    state = "complete" if all(present) else ("partial" if any(present) else "absent")
+    checks = []
+    missing = [dists[0] for (dists, _), here in zip(needs, present) if not here]
+    if missing and extra == "base":
+        checks.append(Check("base: not installed", FAIL, ", ".join(missing), f"pip install {' '.join(missing)}"))
+    elif missing and state == "partial":
+        checks.append(Check(f"{extra}: not installed", INFO, ", ".join(missing),
+                            f"pip install 'edgekit[{extra}]', if you need {extra}"))
+    for (dists, module), here in zip(needs, present):
+        if here:
+            error = _try_import(module)
+            checks.append(Check(f"{extra}: import {module}", FAIL if error else OK, error or "imports"))
+    return state, checks
+
+
 def run_doctor() -> DoctorReport:
     """Inspect the installation; never raises for a broken one, it reports it."""
+    from edgekit import __version__
+
     versions = {name: package_version(name) for name in REPORTED}
     checks: list[Check] = []
     extras: dict[str, str] = {}
+    imported: set[str] = set()  # onnxruntime is in two extras: one import row is enough
     for extra, needs in EXTRAS.items():
-        present = [any(package_version(d) for d in dists) for dists, _ in needs]
-        extras[extra] = "complete" if all(present) else ("partial" if any(present) else "absent")
-        if extras[extra] == "absent" and extra != "base":
-            continue
-        for (dists, module), here in zip(needs, present):
-            if not here:
-                checks.append(Check(f"{extra}: {dists[0]}", FAIL, f"{dists[0]} is not installed",
-                                    f"pip install 'edgekit[{extra}]'" if extra != "base" else "pip install edgekit"))
-                continue
-            error = _try_import(module)
-            checks.append(Check(f"{extra}: import {module}", FAIL if error else OK, error or "imports"))
+        extras[extra], rows = _extra_checks(extra, needs)
+        checks.extend(r for r in rows if r.name.split(": ", 1)[1] not in imported)
+        imported.update(r.name.split(": ", 1)[1] for r in rows if r.name.split(": ", 1)[1].startswith("import "))
     checks.extend(known_bad_combinations(versions))
     return DoctorReport(
+        edgekit=__version__,
         python=platform.python_version(),
         platform=f"{platform.system()} {platform.machine()}",
         versions=versions,

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ContextManager
 
 from edgekit.native_output import quiet_native_output
+
+LOADING_MESSAGE = "loading TensorFlow (10-45 s the first time)..."
+_status: Callable[[str], ContextManager[Any]] | None = None
+
+
+def show_loading_with(status: Callable[[str], ContextManager[Any]] | None) -> None:
+    """Have ``status(message)`` shown while TensorFlow loads (the CLI passes a spinner; the library shows
+    nothing by default)."""
+    global _status
+    _status = status
 
 
 def import_tensorflow() -> Any:
@@ -14,7 +26,7 @@ def import_tensorflow() -> Any:
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with quiet_native_output():
+    with (_status(LOADING_MESSAGE) if _status else contextlib.nullcontext()), quiet_native_output():
         import keras  # noqa: F401
         import tensorflow as tf
 
