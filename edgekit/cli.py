@@ -88,6 +88,7 @@ def train(
     augment: Annotated[bool, typer.Option(help="Random shifts of up to 2 pixels while training.")] = True,
     max_train_images: Annotated[int | None, typer.Option(help="Use only the first N training images (quick runs).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder. Default: edgekit-runs/MODEL-DATASET.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a finished run in that folder.")] = False,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
@@ -102,7 +103,8 @@ def train(
     )
     config.validate()
     target = out_dir or DEFAULT_RUNS / f"{model.value}-{dataset.value}"
-    result = run_training(config, target, data_dir=data_dir, offline=offline or None, reporter=RichReporter())
+    result = run_training(config, target, data_dir=data_dir, offline=offline or None, reporter=RichReporter(),
+                          overwrite=overwrite)
     print_train_result(result)
 
 

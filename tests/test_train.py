@@ -80,7 +80,7 @@ def test_failure_mid_training_leaves_no_finished_run(tiny_dataset, tmp_path: Pat
     (run / "manifest.json").write_text("{}")  # an older finished run in the same folder
     with pytest.raises(KeyboardInterrupt):
         train(TrainConfig(model="dense", dataset="mnist", epochs=3, max_train_images=100), run,
-              dataset=tiny_dataset, reporter=Boom())
+              dataset=tiny_dataset, reporter=Boom(), overwrite=True)
     assert not (run / "manifest.json").exists()
     assert not (run / "model.keras").exists()
     assert list(run.iterdir()) == []
@@ -114,3 +114,15 @@ def test_grid_shows_wrong_ones_spread_over_the_set() -> None:
     picked = pick_grid_indices(true, predicted)
     assert len(picked) == 25 and {5, 50} <= set(picked.tolist())
     assert len(set(true[picked].tolist())) == 10  # every class appears, not only the first
+
+
+def test_a_finished_run_is_not_replaced_without_overwrite(dense_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from edgekit.cli import app
+
+    before = dense_run.manifest_path.read_bytes()
+    result = CliRunner().invoke(app, ["train", "--out", str(dense_run.run_dir), "--epochs", "1", "--offline"])
+    assert result.exit_code == 1, result.output
+    assert "already holds a finished run" in result.output and "--overwrite" in result.output
+    assert dense_run.manifest_path.read_bytes() == before

@@ -11,7 +11,7 @@ import numpy as np
 
 from edgekit.contract import Contract, mnist_contract
 from edgekit.data import Dataset, Split, check_trainable, fingerprints, load_dataset, stratified_subset
-from edgekit.errors import UsageError
+from edgekit.errors import OutputError, UsageError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.layout import RunLayout
 from edgekit.manifests import RunManifest, read_run_manifest
@@ -144,16 +144,23 @@ def train(
     dataset: Dataset | None = None,
     offline: bool | None = None,
     reporter: Reporter | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train ``config.model`` on ``config.dataset`` and write a complete run folder to ``out_dir``.
 
     The manifest is written last and any previous one removed first, so a folder whose manifest
-    exists holds a finished run; the model file itself is written atomically.
+    exists holds a finished run; the model file itself is written atomically. A finished run is
+    replaced only with ``overwrite`` (its artifacts would describe a model that no longer exists).
     """
     reporter = reporter or SilentReporter()
     config.validate()
     spec = get_model_spec(config.model)
-    layout = RunLayout(ensure_dir(Path(out_dir)))
+    layout = RunLayout(Path(out_dir))
+    if layout.manifest_path.exists() and not overwrite:
+        raise OutputError(f"{layout.root} already holds a finished run",
+                          "pass --overwrite to train again there (its artifacts and bench reports then describe "
+                          "the old model), or choose another --out")
+    ensure_dir(layout.root)
     if dataset is None:
         dataset = load_dataset(config.dataset, data_dir, offline=offline, reporter=reporter)
     train_split = _training_split(dataset, config)
