@@ -4,12 +4,14 @@ prints its result and exits. Heavy libraries are imported inside the commands th
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperArgument, TyperOption
 
 from edgekit.console import (
     RichReporter, err, loading_status, out, print_bench, print_conversions, print_doctor, print_error, print_predictions,
@@ -30,6 +32,22 @@ app = typer.Typer(
     rich_markup_mode="markdown",  # not "rich": its markup would eat "[gate]" and "edgekit[onnx]"
 )
 DEFAULT_RUNS = Path("edgekit-runs")
+_option_type, _argument_type = TyperOption.display_type_rich, TyperArgument.display_type_rich
+
+
+# Typer's type column writes "<bool>" beside every plain flag (--json, --help), which reads as if the flag
+# took a value, and "<list[Path]>" for a file list; a flag's column stays empty, a list reads "<path>...".
+def _option_type_column(self: TyperOption, ctx: Any) -> str | None:
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+def _argument_type_column(self: TyperArgument, ctx: Any) -> str | None:
+    shown = _argument_type(self, ctx)
+    return re.sub(r"<list\[(\w+)\]>", lambda m: f"<{m.group(1).lower()}>...", shown) if shown else shown
+
+
+TyperOption.display_type_rich = _option_type_column  # type: ignore[method-assign]
+TyperArgument.display_type_rich = _argument_type_column  # type: ignore[method-assign]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -183,10 +201,10 @@ def convert(
 @app.command()
 @handles_errors
 def predict(
-    artifact: Annotated[Path, typer.Argument(help="A .tflite or .onnx file.")],
+    artifact: Annotated[Path, typer.Argument(help="A .tflite or .onnx file.", metavar="ARTIFACT")],
     images: Annotated[list[Path], typer.Argument(
         help="PNG/JPEG files (resized to the model's input; 28x28 grayscale models get MNIST-style centring), "
-        ".npy arrays (N, *input), IDX files, or folders of them.", metavar="IMAGES...")],
+        ".npy arrays (one sample, or N samples), IDX files, or folders of them.", metavar="IMAGES...")],
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Classes to show per image.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per image on stdout.")] = False,
     backend: Annotated[str | None, typer.Option(help="Force an interpreter: ai_edge_litert, tflite_runtime, "
