@@ -108,7 +108,7 @@ def _one_model(train_config: TrainConfig, layout: RunLayout, config: PipelineCon
                sources: DataSources, thresholds: Thresholds | None, reporter: Reporter) -> ModelOutcome:
     trained = config.force or not training_is_current(layout, train_config, dataset)
     if trained:
-        train(train_config, layout.root, dataset=dataset, reporter=reporter, overwrite=True)
+        train(train_config, layout.root, sources=DataSources(preloaded=dataset), reporter=reporter, overwrite=True)
     else:
         reporter.notice(f"{train_config.model}: reusing the finished training run in {layout.root}")
     model_sha = sha256_file(layout.model_path)

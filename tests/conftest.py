@@ -44,7 +44,9 @@ def _train_run(kind: str, dataset: Dataset, out: Path, epochs: int, augment: boo
     from edgekit.train import TrainConfig, train
 
     config = TrainConfig(model=kind, dataset="mnist", epochs=epochs, seed=1, augment=augment)
-    return train(config, out, dataset=dataset)
+    from edgekit.data.sources import DataSources
+
+    return train(config, out, sources=DataSources(preloaded=dataset))
 
 
 @pytest.fixture(scope="session")

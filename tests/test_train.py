@@ -10,7 +10,8 @@ from edgekit.errors import UsageError
 from edgekit.files import sha256_file
 from edgekit.progress import SilentReporter
 from edgekit.train import TrainConfig, train
-from edgekit.train.fit import shift_images
+from edgekit.data.sources import DataSources
+from edgekit.train.batches import shift_images
 from edgekit.train.plots import pick_grid_indices
 
 
@@ -62,8 +63,8 @@ def test_saved_model_reloads_with_the_recorded_accuracy(dense_run, tiny_dataset)
 
 def test_same_seed_same_result(tiny_dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     config = TrainConfig(model="dense", dataset="mnist", epochs=2, seed=7, max_train_images=300)
-    first = train(config, tmp_path / "a", dataset=tiny_dataset)
-    second = train(config, tmp_path / "b", dataset=tiny_dataset)
+    first = train(config, tmp_path / "a", sources=DataSources(preloaded=tiny_dataset))
+    second = train(config, tmp_path / "b", sources=DataSources(preloaded=tiny_dataset))
     assert first.metrics == second.metrics
     a = json.loads((tmp_path / "a" / "history.json").read_text())
     b = json.loads((tmp_path / "b" / "history.json").read_text())
@@ -80,7 +81,7 @@ def test_failure_mid_training_leaves_no_finished_run(tiny_dataset, tmp_path: Pat
     (run / "manifest.json").write_text("{}")  # an older finished run in the same folder
     with pytest.raises(KeyboardInterrupt):
         train(TrainConfig(model="dense", dataset="mnist", epochs=3, max_train_images=100), run,
-              dataset=tiny_dataset, reporter=Boom(), overwrite=True)
+              sources=DataSources(preloaded=tiny_dataset), reporter=Boom(), overwrite=True)
     assert not (run / "manifest.json").exists()
     assert not (run / "model.keras").exists()
     assert list(run.iterdir()) == []

