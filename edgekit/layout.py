@@ -110,6 +110,12 @@ class RunsLayout:
 
     root: Path = DEFAULT_RUNS_DIR
 
+    def finished_runs(self) -> list[RunLayout]:
+        """The run folders directly inside, that hold a finished run (sorted by name)."""
+        if not self.root.is_dir():
+            return []
+        return [RunLayout(d) for d in sorted(self.root.iterdir()) if RunLayout(d).manifest_path.is_file()]
+
     def run(self, model: str, dataset: str) -> RunLayout:
         return RunLayout(self.root / f"{model}-{dataset}")
 

@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.benchmarks import BenchConfig, BenchReport, Thresholds, bench
-from edgekit.convert import ConversionResult, ConvertOptions, DataSources, artifact_is_current, convert_all
+from edgekit.convert import (
+    ConversionResult,
+    ConvertOptions,
+    DataSources,
+    artifact_is_current,
+    convert_all,
+)
 from edgekit.data import Dataset, load_dataset
+from edgekit.errors import ParityError, UsageError
 from edgekit.files import ensure_dir, sha256_file, write_bytes_atomic, write_json_atomic
 from edgekit.formats import expand
 from edgekit.layout import RunLayout, RunsLayout, artifact_name
-from edgekit.models import get_model_spec
+from edgekit.models import MODELS, get_model_spec
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.train import TrainConfig, train
 from edgekit.train.fit import training_is_current
@@ -47,6 +54,16 @@ class PipelineResult:
     seconds: float
 
     @property
+    def parity_failures(self) -> list[str]:
+        return [f for o in self.outcomes for f in o.parity_failures]
+
+    def raise_for_parity(self) -> None:
+        """ParityError naming every artifact outside its band (the artifacts and reports stay written)."""
+        if self.parity_failures:
+            raise ParityError("parity check failed: " + " | ".join(self.parity_failures),
+                              "the reports show the drift in full")
+
+    @property
     def breaches(self) -> list[dict[str, Any]]:
         return [b for o in self.outcomes for b in o.bench.breaches]
 
@@ -66,6 +83,10 @@ class PipelineConfig:
 
     def train_configs(self) -> list[TrainConfig]:
         """One training config per model, each validated (unknown names and bad counts fail here)."""
+        unknown = [m for m in self.models if m not in MODELS]
+        if unknown or not self.models:
+            raise UsageError(f"unknown model(s) {', '.join(unknown) or '(none given)'}",
+                             f"--models takes a comma list of: {', '.join(MODELS)}")
         specs = [get_model_spec(m) for m in self.models]
         configs = [TrainConfig(model=s.name, dataset=self.dataset,
                                epochs=s.default_epochs if self.epochs is None else self.epochs, seed=self.seed,
@@ -90,9 +111,9 @@ def run_pipeline(config: PipelineConfig, out_dir: Path, *, thresholds: Threshold
     sources = sources or DataSources()
     runs = RunsLayout(ensure_dir(Path(out_dir)))
     dataset = load_dataset(config.dataset, sources.data_dir, offline=sources.offline, reporter=reporter)
-    with_data = replace(sources, preloaded=dataset)
-    outcomes = [_one_model(train_config, runs.run(train_config.model, dataset.name), config, dataset, with_data,
-                           thresholds, reporter) for train_config in config.train_configs()]
+    shared = _Shared(config, dataset, replace(sources, preloaded=dataset), thresholds, reporter)
+    outcomes = [_one_model(train_config, runs.run(train_config.model, dataset.name), shared)
+                for train_config in config.train_configs()]
     seconds = time.perf_counter() - started
     write_bytes_atomic(runs.summary_markdown, _summary_markdown(outcomes, seconds).encode("utf-8"))
     write_json_atomic(runs.summary_json, {
@@ -104,8 +125,19 @@ def run_pipeline(config: PipelineConfig, out_dir: Path, *, thresholds: Threshold
     return PipelineResult(runs.root, tuple(outcomes), runs.summary_markdown, runs.summary_json, round(seconds, 2))
 
 
-def _one_model(train_config: TrainConfig, layout: RunLayout, config: PipelineConfig, dataset: Dataset,
-               sources: DataSources, thresholds: Thresholds | None, reporter: Reporter) -> ModelOutcome:
+@dataclass(frozen=True)
+class _Shared:
+    """What every model of one pipeline run shares."""
+
+    config: PipelineConfig
+    dataset: Dataset
+    sources: DataSources  # with the dataset preloaded
+    thresholds: Thresholds | None
+    reporter: Reporter
+
+
+def _one_model(train_config: TrainConfig, layout: RunLayout, shared: _Shared) -> ModelOutcome:
+    config, dataset, sources, reporter = shared.config, shared.dataset, shared.sources, shared.reporter
     trained = config.force or not training_is_current(layout, train_config, dataset)
     if trained:
         train(train_config, layout.root, sources=DataSources(preloaded=dataset), reporter=reporter, overwrite=True)
@@ -123,7 +155,7 @@ def _one_model(train_config: TrainConfig, layout: RunLayout, config: PipelineCon
         options = replace(config.convert, overwrite=True, out_dir=None)
         results = convert_all(layout.root, todo, options, sources=sources, reporter=reporter)
     failures = tuple(f"{r.name}: {'; '.join(r.parity_failures)}" for r in results if r.parity_failures)
-    report = bench(layout.root, config.bench, thresholds=thresholds, sources=sources, reporter=reporter)
+    report = bench(layout.root, config.bench, thresholds=shared.thresholds, sources=sources, reporter=reporter)
     return ModelOutcome(train_config.model, layout.root, trained, tuple(r.name for r in results), reused, failures,
                         report)
 

@@ -14,12 +14,16 @@ from edgekit.benchmarks.drift import confusion_matrix, drift, per_class_accuracy
 from edgekit.benchmarks.env import environment, peak_rss_mb, rss_mb
 from edgekit.benchmarks.gate import Thresholds, baseline_summary, evaluate
 from edgekit.benchmarks.latency import TimingPolicy, summarize, time_calls
-from edgekit.benchmarks.report import SCHEMA_VERSION, render_markdown, write_step_summary
-from edgekit.errors import ArtifactError, UsageError
+from edgekit.benchmarks.report import (
+    SCHEMA_VERSION,
+    render_markdown,
+    write_step_summary,
+)
 from edgekit.convert.inputs import DataSources
+from edgekit.errors import ArtifactError, UsageError
+from edgekit.files import ensure_dir, write_bytes_atomic, write_json_atomic
 from edgekit.formats import Quantization, format_of_path
 from edgekit.layout import RunLayout, all_artifact_file_names, artifact_name
-from edgekit.files import ensure_dir, write_bytes_atomic, write_json_atomic
 from edgekit.progress import Reporter, SilentReporter
 
 BENCH_DIR = "bench"

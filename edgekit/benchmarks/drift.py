@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.convert.parity import parity_figures
 from edgekit.contract import OutputKind, softmax
+from edgekit.convert.parity import parity_figures
 
 EPS = 1e-12
 

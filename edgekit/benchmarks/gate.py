@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from edgekit.benchmarks.env import machine_fingerprint
 from edgekit.errors import GateError, UsageError

@@ -6,17 +6,18 @@ naming both (:func:`resolve`).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomllib
 
 from edgekit.contract.model_contract import Contract, Layout, OutputKind
 from edgekit.contract.preprocessing import Preprocessing, as_param
 from edgekit.errors import UsageError
+
 
 @dataclass(frozen=True, eq=False)
 class DeclaredContract:

@@ -1,7 +1,12 @@
 """Keras / SavedModel -> TFLite and ONNX, with a JSON sidecar and a parity check for every artifact."""
 
 from edgekit.convert.artifacts import (
-    ConversionResult, ConvertOptions, artifact_is_current, convert, convert_all, default_artifacts_dir,
+    ConversionResult,
+    ConvertOptions,
+    artifact_is_current,
+    convert,
+    convert_all,
+    default_artifacts_dir,
     raise_for_parity,
 )
 from edgekit.convert.inputs import DataSources

@@ -11,12 +11,24 @@ import numpy as np
 
 from edgekit import __version__
 from edgekit.contract import Contract, DeclaredContract
-from edgekit.convert.inputs import SELECTION_SEED, DataSources, Prepared, load_inputs, pick
+from edgekit.convert.inputs import (
+    SELECTION_SEED,
+    DataSources,
+    Prepared,
+    load_inputs,
+    pick,
+)
 from edgekit.convert.parity import PARITY_BANDS, band_failures, parity_figures
 from edgekit.errors import OutputError, ParityError, UsageError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.formats import FORMATS, Format, Quantization, check_supported
-from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, artifact_name, sidecar_path
+from edgekit.layout import (
+    ARTIFACTS_DIR,
+    RunLayout,
+    artifact_file_name,
+    artifact_name,
+    sidecar_path,
+)
 from edgekit.manifests import ArtifactManifest, read_artifact_manifest
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.versions import library_versions

@@ -83,8 +83,13 @@ def to_onnx(reference: Any, mode: Quantization, calibration_inputs: np.ndarray |
     if mode is Quantization.NONE:
         return proto.SerializeToString()
 
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, \
-        quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory(prefix="edgekit-onnx-") as tmp:

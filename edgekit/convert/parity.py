@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from dataclasses import dataclass
-
-from edgekit.formats import Quantization
 from edgekit.contract import OutputKind, softmax
+from edgekit.formats import Quantization
 
 
 @dataclass(frozen=True)

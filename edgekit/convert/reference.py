@@ -16,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import Contract, OutputKind, Preprocessing, looks_like_probabilities
+from edgekit.contract import (
+    Contract,
+    OutputKind,
+    Preprocessing,
+    looks_like_probabilities,
+)
 from edgekit.errors import ModelError
 from edgekit.files import sha256_file
 from edgekit.layout import RunLayout

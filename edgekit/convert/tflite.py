@@ -76,9 +76,9 @@ def _configure(tf: Any, converter: Any, mode: Quantization, calibration_inputs: 
 
 
 def _run_converter(converter: Any, mode: Quantization) -> bytes:
-    from edgekit.native_output import quiet_native_output
-
     import warnings
+
+    from edgekit.native_output import quiet_native_output
 
     try:
         with quiet_native_output(), warnings.catch_warnings():  # the MLIR converter logs every pass to fd 2

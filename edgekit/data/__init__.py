@@ -3,13 +3,24 @@
 
 from edgekit.data.conform import Conformed, conform_images, conform_labels
 from edgekit.data.datasets import (
-    DATASETS, IDX_FILES, DatasetName, keras_cache_dir, load_dataset,
+    DATASETS,
+    IDX_FILES,
+    DatasetName,
+    keras_cache_dir,
+    load_dataset,
 )
 from edgekit.data.digits import load_digits_dataset
-from edgekit.data.sample import SAMPLE_SPLIT_PER_CLASS
 from edgekit.data.fingerprints import count_overlap, fingerprints
+from edgekit.data.sample import SAMPLE_SPLIT_PER_CLASS
 from edgekit.data.splits import (
-    SPLIT_SEED, Dataset, Split, carve_validation, check_labels, check_trainable, split_three_ways, stratified_subset,
+    SPLIT_SEED,
+    Dataset,
+    Split,
+    carve_validation,
+    check_labels,
+    check_trainable,
+    split_three_ways,
+    stratified_subset,
 )
 from edgekit.data.user import KNOWN_DATASETS, load_data
 

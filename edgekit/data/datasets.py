@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.errors import DataError
 from edgekit.data.idx import read_idx
 from edgekit.data.sample import IMAGE_SHAPE, sample_dataset
 from edgekit.data.splits import Dataset, Split
+from edgekit.errors import DataError
 from edgekit.progress import Reporter, SilentReporter
 
 

@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import Contract, DeclaredContract, Layout, from_legacy_metadata, resolve, softmax
+from edgekit.contract import (
+    Contract,
+    DeclaredContract,
+    Layout,
+    from_legacy_metadata,
+    resolve,
+    softmax,
+)
 from edgekit.errors import ArtifactError, ModelError, UsageError
 from edgekit.formats import Format, format_of_bytes, format_of_path
 from edgekit.runtime.backends import TFLITE_BACKENDS, Session, open_session

@@ -1,0 +1,5 @@
+"""`python -m edgekit.cli`."""
+
+from edgekit.cli.app import main
+
+main()
