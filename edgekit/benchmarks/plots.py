@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.train.plots import pyplot, save_figure
+from edgekit.plotting import pyplot, save_figure
 
 
 def latency_plot(report: dict[str, Any], target: Path) -> None:

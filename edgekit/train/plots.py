@@ -4,32 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from edgekit.files import atomic_path
+from edgekit.plotting import pyplot, save_figure
 
 GRID_SIZE = 5
 MAX_WRONG_SHOWN = 8
-
-
-def pyplot():  # type: ignore[no-untyped-def]
-    """matplotlib.pyplot on the headless Agg backend (no display on CI machines or devices)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig: Any, target: Path) -> None:
-    """Lay out, write atomically as PNG, and close a figure."""
-    fig.tight_layout()
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    pyplot().close(fig)
 
 
 def plot_curves(history: dict[str, list[float]], target: Path, title: str) -> None:

@@ -1,0 +1,29 @@
+"""Shared plotting helpers for the training and benchmark plots (matplotlib, headless, imported lazily)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgekit.files import atomic_path
+
+DPI = 100
+
+
+def pyplot():  # type: ignore[no-untyped-def]
+    """matplotlib.pyplot on the headless Agg backend (no display on CI machines or devices)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, target: Path) -> None:
+    """Lay out (unless the figure has its own layout engine), write atomically as PNG, and close it."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=DPI, format="png")
+    pyplot().close(fig)
