@@ -27,3 +27,13 @@ def save_figure(fig: Any, target: Path) -> None:
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=DPI, format="png")
     pyplot().close(fig)
+
+
+def format_ms(value: float) -> str:
+    """A duration given in milliseconds, in the unit a person reads it in: 4.6 us, 3.2 ms, 1.7 s."""
+    if value < 1:
+        return f"{value * 1000:.3g} us"
+    if value < 1000:
+        return f"{value:.3g} ms"
+    return f"{value / 1000:.3g} s"
+

@@ -16,6 +16,7 @@ from edgekit.benchmarks import ArtifactResult, BenchConfig, BenchReport, bench
 from edgekit.benchmarks.drift import Drift, confusion_matrix, drift, mean_kl_divergence
 from edgekit.benchmarks.gate import GateResult, Thresholds, evaluate, load_thresholds, merge
 from edgekit.benchmarks.latency import LatencyStats, TimingPolicy, percentile, summarize, time_calls
+from edgekit.benchmarks.plots import label_groups
 from edgekit.benchmarks.report import SCHEMA_FILE, load_report, render_markdown
 from edgekit.formats import Format, Quantization
 from edgekit.cli import app
@@ -287,6 +288,14 @@ def test_an_old_baseline_still_loads_and_gates(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text(json.dumps(broken))
     with pytest.raises(UsageError, match="not an edgekit bench report"):
         load_report(tmp_path / "broken.json")
+
+
+def test_close_points_share_one_label() -> None:
+    points = [(400.0, 89.9, "tflite-float32"), (401.0, 89.9, "onnx-float32"), (107.0, 89.7, "tflite-int8"),
+              (107.0, 89.7, "onnx-int8"), (105.0, 89.8, "tflite-dynamic")]
+    labels = label_groups(points, x_span=500, y_span=1.0)
+    assert sorted(text for _, _, text in labels) == ["tflite-dynamic", "tflite-float32\nonnx-float32",
+                                                    "tflite-int8\nonnx-int8"]
 
 
 def test_gate_exit_codes_with_honest_and_doctored_baselines(bench_result, dense_run, dense_artifacts,
