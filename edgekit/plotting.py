@@ -37,3 +37,9 @@ def format_ms(value: float) -> str:
         return f"{value:.3g} ms"
     return f"{value / 1000:.3g} s"
 
+
+def integer_axis(axis: Any) -> None:
+    """Ticks on whole numbers only (epochs, counts)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
