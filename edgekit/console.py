@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,6 +17,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from edgekit.benchmarks.results import BenchReport
 
 # Off a terminal (CI logs, pipes) rich would fold tables at 80 columns; COLUMNS still wins when set.
 out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140)
@@ -104,21 +107,19 @@ def print_conversions(results: list[Any]) -> None:
         out.print(escape(f"artifacts in {results[0].artifact.parent}"))
 
 
-def print_bench(report: dict[str, Any]) -> None:
+def print_bench(report: BenchReport) -> None:
     """One row per artifact: size, accuracy, drift, latency at the smallest batch, gate."""
-    small = str(report["config"]["batch_sizes"][0])
-    ref = report["reference"]
-    table = Table(title=f"{report['model']}: Keras {ref['accuracy']:.2%} on {report['dataset']['images']} "
-                        f"{report['dataset']['split']} images; Keras predict p50 {ref['latency']['predict'][small]['p50_ms']:.2f} ms "
-                        f"at batch {small} ({ref['device']})")
+    small, ref, data = report.config.smallest_batch, report.reference, report.dataset
+    table = Table(title=f"{report.model}: Keras {ref.accuracy:.2%} on {data.images} {data.split} images; "
+                        f"Keras predict p50 {ref.predict_latency[small].p50_ms:.2f} ms at batch {small} ({ref.device})")
     for column in ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "gate"):
         table.add_column(column, justify="left" if column == "artifact" else "right", no_wrap=True)
-    for row in report["artifacts"]:
-        d, lat = row["drift"], row["latency"][small]
-        table.add_row(row["name"], f"{row['size_bytes'] / 1024:,.0f} KiB", f"{d['accuracy']:.2%}",
-                      f"{d['accuracy_delta_points']:+.2f}", f"{d['agreement']:.2%}",
-                      f"{lat['p50_ms'] * 1000:,.1f} us", f"{lat['p90_ms'] * 1000:,.1f} us",
-                      "[red]breach[/]" if row["breaches"] else "[green]ok[/]")
+    for row in report.artifacts:
+        d, lat = row.drift, row.latency[small]
+        table.add_row(row.name, f"{row.size_bytes / 1024:,.0f} KiB", f"{d.accuracy:.2%}",
+                      f"{d.accuracy_delta_points:+.2f}", f"{d.agreement:.2%}",
+                      f"{lat.p50_ms * 1000:,.1f} us", f"{lat.p90_ms * 1000:,.1f} us",
+                      "[red]breach[/]" if row.breaches else "[green]ok[/]")
     out.print(table)
 
 

@@ -9,16 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from edgekit.benchmarks import BenchConfig, BenchReport, Thresholds, bench
-from edgekit.convert import (
-    ConversionResult,
-    ConvertOptions,
-    DataSources,
-    artifact_is_current,
-    convert_all,
-)
+from edgekit.benchmarks import BenchConfig, BenchResult, Breach, Thresholds, bench
+from edgekit.convert import ConversionResult, ConvertOptions, DataSources, artifact_is_current, convert_all
 from edgekit.data import Dataset, load_dataset
 from edgekit.errors import ParityError, UsageError
 from edgekit.files import ensure_dir, sha256_file, write_bytes_atomic, write_json_atomic
@@ -40,7 +33,7 @@ class ModelOutcome:
     converted: tuple[str, ...]
     reused_artifacts: tuple[str, ...]
     parity_failures: tuple[str, ...]
-    bench: BenchReport
+    bench: BenchResult
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,7 @@ class PipelineResult:
                               "the reports show the drift in full")
 
     @property
-    def breaches(self) -> list[dict[str, Any]]:
+    def breaches(self) -> list[Breach]:
         return [b for o in self.outcomes for b in o.bench.breaches]
 
 
@@ -120,7 +113,8 @@ def run_pipeline(config: PipelineConfig, out_dir: Path, *, thresholds: Threshold
         "schema": "edgekit.run", "schema_version": 1, "seconds": round(seconds, 2),
         "models": [{"model": o.model, "run_dir": str(o.run_dir), "trained": o.trained, "converted": list(o.converted),
                     "reused_artifacts": list(o.reused_artifacts), "parity_failures": list(o.parity_failures),
-                    "bench_report": str(o.bench.json_path), "breaches": list(o.bench.breaches)} for o in outcomes],
+                    "bench_report": str(o.bench.json_path), "breaches": [b.to_dict() for b in o.bench.breaches]}
+                   for o in outcomes],
     })
     return PipelineResult(runs.root, tuple(outcomes), runs.summary_markdown, runs.summary_json, round(seconds, 2))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,6 +12,53 @@ from edgekit.contract import OutputKind, softmax
 from edgekit.convert.parity import parity_figures
 
 EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Drift:
+    """What conversion changed, on the same images: accuracies are fractions, *_points percentage points."""
+
+    accuracy: float
+    reference_accuracy: float
+    accuracy_delta_points: float
+    agreement: float  # top-1 agreement with the reference
+    disagreements: int
+    disagreeing_indices: tuple[int, ...]
+    max_abs_prob_diff: float
+    mean_abs_prob_diff: float
+    mean_kl_divergence: float  # nats, KL(reference || artifact)
+    per_class_accuracy: tuple[float | None, ...]
+    per_class_delta_points: tuple[float | None, ...]
+    confusion_matrix: tuple[tuple[int, ...], ...]  # [true][predicted] counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accuracy": self.accuracy, "reference_accuracy": self.reference_accuracy,
+            "accuracy_delta_points": self.accuracy_delta_points, "agreement": self.agreement,
+            "disagreements": self.disagreements, "disagreeing_indices": list(self.disagreeing_indices),
+            "max_abs_prob_diff": self.max_abs_prob_diff, "mean_abs_prob_diff": self.mean_abs_prob_diff,
+            "mean_kl_divergence": self.mean_kl_divergence, "per_class_accuracy": list(self.per_class_accuracy),
+            "per_class_delta_points": list(self.per_class_delta_points),
+            "confusion_matrix": [list(row) for row in self.confusion_matrix],
+        }
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Drift:
+        return Drift(
+            accuracy=float(data["accuracy"]), reference_accuracy=float(data["reference_accuracy"]),
+            accuracy_delta_points=float(data["accuracy_delta_points"]), agreement=float(data["agreement"]),
+            disagreements=int(data["disagreements"]),
+            disagreeing_indices=tuple(int(i) for i in data["disagreeing_indices"]),
+            max_abs_prob_diff=float(data["max_abs_prob_diff"]), mean_abs_prob_diff=float(data["mean_abs_prob_diff"]),
+            mean_kl_divergence=float(data["mean_kl_divergence"]),
+            per_class_accuracy=_optional_floats(data["per_class_accuracy"]),
+            per_class_delta_points=_optional_floats(data["per_class_delta_points"]),
+            confusion_matrix=tuple(tuple(int(v) for v in row) for row in data["confusion_matrix"]),
+        )
+
+
+def _optional_floats(values: Any) -> tuple[float | None, ...]:
+    return tuple(None if v is None else float(v) for v in values)
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -36,8 +85,8 @@ def mean_kl_divergence(reference_probs: np.ndarray, artifact_probs: np.ndarray) 
 
 
 def drift(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.ndarray,
-          classes: int = 10, output_kind: OutputKind = OutputKind.LOGITS) -> dict[str, Any]:
-    """Everything a user needs to know about what conversion changed, as plain JSON-able values.
+          classes: int = 10, output_kind: OutputKind = OutputKind.LOGITS) -> Drift:
+    """Everything a user needs to know about what conversion changed.
 
     The arguments are the models' outputs, logits or probabilities by ``output_kind``.
     """
@@ -45,22 +94,22 @@ def drift(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.
     ref_pred, art_pred = reference_logits.argmax(1), artifact_logits.argmax(1)
     ref_classes = per_class_accuracy(labels, ref_pred, classes)
     art_classes = per_class_accuracy(labels, art_pred, classes)
-    return {
-        "accuracy": figures["artifact_accuracy"],
-        "reference_accuracy": figures["reference_accuracy"],
-        "accuracy_delta_points": round((figures["artifact_accuracy"] - figures["reference_accuracy"]) * 100, 4),
-        "agreement": figures["agreement"],
-        "disagreements": len(figures["disagreeing_indices"]),
-        "disagreeing_indices": figures["disagreeing_indices"],
-        "max_abs_prob_diff": figures["max_abs_prob_diff"],
-        "mean_abs_prob_diff": figures["mean_abs_prob_diff"],
-        "mean_kl_divergence": mean_kl_divergence(_probabilities(reference_logits, output_kind),
-                                                 _probabilities(artifact_logits, output_kind)),
-        "per_class_accuracy": art_classes,
-        "per_class_delta_points": [None if a is None or r is None else round((a - r) * 100, 4)
-                                   for a, r in zip(art_classes, ref_classes)],
-        "confusion_matrix": confusion_matrix(labels, art_pred, classes).tolist(),
-    }
+    return Drift(
+        accuracy=figures["artifact_accuracy"],
+        reference_accuracy=figures["reference_accuracy"],
+        accuracy_delta_points=round((figures["artifact_accuracy"] - figures["reference_accuracy"]) * 100, 4),
+        agreement=figures["agreement"],
+        disagreements=len(figures["disagreeing_indices"]),
+        disagreeing_indices=tuple(int(i) for i in figures["disagreeing_indices"]),
+        max_abs_prob_diff=figures["max_abs_prob_diff"],
+        mean_abs_prob_diff=figures["mean_abs_prob_diff"],
+        mean_kl_divergence=mean_kl_divergence(_probabilities(reference_logits, output_kind),
+                                              _probabilities(artifact_logits, output_kind)),
+        per_class_accuracy=tuple(art_classes),
+        per_class_delta_points=tuple(None if a is None or r is None else round((a - r) * 100, 4)
+                                     for a, r in zip(art_classes, ref_classes)),
+        confusion_matrix=tuple(tuple(int(v) for v in row) for row in confusion_matrix(labels, art_pred, classes)),
+    )
 
 
 def _probabilities(outputs: np.ndarray, output_kind: OutputKind) -> np.ndarray:

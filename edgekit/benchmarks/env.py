@@ -7,6 +7,8 @@ import platform
 import resource
 import socket
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +41,47 @@ def peak_rss_mb() -> float:
     return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
-def environment(threads: int | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Environment:
+    """Where the numbers were measured."""
+
+    cpu_model: str
+    cpu_cores: int | None
+    threads: int | None  # per interpreter
+    os: str
+    arch: str
+    python: str
+    hostname: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """What must match for latencies from two reports to be comparable."""
+        return self.cpu_model, self.cpu_cores, self.arch, self.threads
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cpu_model": self.cpu_model, "cpu_cores": self.cpu_cores, "threads": self.threads, "os": self.os,
+                "arch": self.arch, "hostname": self.hostname, "python": self.python, "versions": dict(self.versions)}
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Environment:
+        cores, threads = data["cpu_cores"], data["threads"]
+        return Environment(
+            cpu_model=str(data["cpu_model"]), cpu_cores=None if cores is None else int(cores),
+            threads=None if threads is None else int(threads), os=str(data["os"]), arch=str(data["arch"]),
+            python=str(data["python"]), hostname=str(data.get("hostname", "")),
+            versions={str(k): str(v) for k, v in data["versions"].items()},
+        )
+
+
+def environment(threads: int | None) -> Environment:
     """CPU, cores, threads, OS/arch, Python and library versions."""
-    return {
-        "cpu_model": cpu_model(),
-        "cpu_cores": os.cpu_count(),
-        "threads": threads,
-        "os": f"{platform.system()} {platform.release()}",
-        "arch": platform.machine(),
-        "hostname": socket.gethostname(),
-        "python": platform.python_version(),
-        "versions": library_versions(),
-    }
-
-
-def machine_fingerprint(env: dict[str, Any]) -> tuple[Any, ...]:
-    """What must match for latencies from two reports to be comparable."""
-    return env.get("cpu_model"), env.get("cpu_cores"), env.get("arch"), env.get("threads")
+    return Environment(
+        cpu_model=cpu_model(),
+        cpu_cores=os.cpu_count(),
+        threads=threads,
+        os=f"{platform.system()} {platform.release()}",
+        arch=platform.machine(),
+        hostname=socket.gethostname(),
+        python=platform.python_version(),
+        versions=library_versions(),
+    )

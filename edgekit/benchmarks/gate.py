@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tomllib
-
-from edgekit.benchmarks.env import machine_fingerprint
+from edgekit.benchmarks.latency import smallest_batch
 from edgekit.errors import GateError, UsageError
+
+if TYPE_CHECKING:  # the report's types hold the gate's; the gate only reads theirs
+    from edgekit.benchmarks.env import Environment
+    from edgekit.benchmarks.results import ArtifactResult, BenchReport
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,11 @@ class Thresholds:
 
     def active(self) -> dict[str, float]:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @property
+    def needs_baseline(self) -> bool:
+        """Whether a threshold compares with an earlier report."""
+        return self.max_slowdown is not None or self.max_accuracy_regression is not None
 
     def validate(self) -> None:
         for key, value in self.active().items():
@@ -57,70 +66,134 @@ def merge(base: Thresholds, **flags: float | None) -> Thresholds:
     return replace(base, **{k: v for k, v in flags.items() if v is not None})
 
 
-def _smallest_batch(row: dict[str, Any]) -> dict[str, Any] | None:
-    latency = row.get("latency") or {}
-    if not latency:
-        return None
-    return latency[min(latency, key=int)]
+@dataclass(frozen=True)
+class Breach:
+    """One threshold an artifact did not meet."""
+
+    artifact: str
+    check: str  # the Thresholds field, e.g. max_accuracy_drop
+    value: float
+    limit: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Breach:
+        return Breach(artifact=str(data["artifact"]), check=str(data["check"]), value=float(data["value"]),
+                      limit=float(data["limit"]), message=str(data["message"]))
 
 
-def evaluate(report: dict[str, Any], thresholds: Thresholds,
-             baseline: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every breach, as {artifact, check, value, limit, message}; an empty list passes."""
-    breaches: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class BaselineInfo:
+    """Where the baseline came from and whether its latencies are comparable with this machine's."""
 
-    def breach(artifact: str, check: str, value: float, limit: float, message: str) -> None:
-        breaches.append({"artifact": artifact, "check": check, "value": value, "limit": limit, "message": message})
+    path: str | None
+    created_at: str | None
+    same_machine: bool
+    note: str | None
 
-    old_rows = {r["name"]: r for r in (baseline or {}).get("artifacts", [])}
-    for row in report["artifacts"]:
-        name, drift = row["name"], row["drift"]
-        drop = -drift["accuracy_delta_points"]
-        if thresholds.max_accuracy_drop is not None and drop > thresholds.max_accuracy_drop:
-            breach(name, "max_accuracy_drop", drop, thresholds.max_accuracy_drop,
-                   f"{name}: accuracy {drop:.2f} points below Keras (limit {thresholds.max_accuracy_drop})")
-        if thresholds.min_agreement is not None and drift["agreement"] < thresholds.min_agreement:
-            breach(name, "min_agreement", drift["agreement"], thresholds.min_agreement,
-                   f"{name}: top-1 agreement {drift['agreement']:.4f} < {thresholds.min_agreement}")
-        small = _smallest_batch(row)
-        if thresholds.max_latency_ms is not None and small and small["p90_ms"] > thresholds.max_latency_ms:
-            breach(name, "max_latency_ms", small["p90_ms"], thresholds.max_latency_ms,
-                   f"{name}: p90 {small['p90_ms']:.4f} ms at batch {small['batch_size']} > {thresholds.max_latency_ms} ms")
-        old = old_rows.get(name)
-        if old is None:
-            continue
-        old_small = _smallest_batch(old)
-        if thresholds.max_slowdown is not None and small and old_small and old_small["p50_ms"] > 0:
-            ratio = small["p50_ms"] / old_small["p50_ms"]
-            if ratio > thresholds.max_slowdown:
-                breach(name, "max_slowdown", ratio, thresholds.max_slowdown,
-                       f"{name}: p50 {ratio:.2f}x the baseline's (limit {thresholds.max_slowdown}x)")
-        if thresholds.max_accuracy_regression is not None:
-            regression = (old["drift"]["accuracy"] - drift["accuracy"]) * 100
-            if regression > thresholds.max_accuracy_regression:
-                breach(name, "max_accuracy_regression", regression, thresholds.max_accuracy_regression,
-                       f"{name}: accuracy {regression:.2f} points below the baseline's "
-                       f"(limit {thresholds.max_accuracy_regression})")
-    return breaches
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> BaselineInfo:
+        return BaselineInfo(path=data["path"], created_at=data["created_at"], same_machine=bool(data["same_machine"]),
+                            note=data["note"])
 
 
-def baseline_summary(report: dict[str, Any], baseline: dict[str, Any] | None, path: Path | None) -> dict | None:
+@dataclass(frozen=True)
+class GateResult:
+    """The thresholds that were set, the baseline compared with, and every breach."""
+
+    thresholds: dict[str, float]
+    baseline: BaselineInfo | None
+    breaches: tuple[Breach, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.breaches
+
+    def for_artifact(self, name: str) -> tuple[Breach, ...]:
+        return tuple(b for b in self.breaches if b.artifact == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"thresholds": dict(self.thresholds), "baseline": self.baseline.to_dict() if self.baseline else None,
+                "breaches": [b.to_dict() for b in self.breaches], "passed": self.passed}
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> GateResult:
+        baseline = data["baseline"]
+        return GateResult(thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
+                          baseline=BaselineInfo.from_dict(baseline) if baseline else None,
+                          breaches=tuple(Breach.from_dict(b) for b in data["breaches"]))
+
+
+def evaluate(artifacts: Sequence[ArtifactResult], thresholds: Thresholds,
+             baseline: Sequence[ArtifactResult] = ()) -> tuple[Breach, ...]:
+    """Every breach of the artifacts' rows (and against the baseline's rows); an empty tuple passes."""
+    old_rows = {r.name: r for r in baseline}
+    breaches: list[Breach] = []
+    for row in artifacts:
+        breaches += _against_reference(row, thresholds)
+        old = old_rows.get(row.name)
+        if old is not None:
+            breaches += _against_baseline(row, old, thresholds)
+    return tuple(breaches)
+
+
+def _against_reference(row: ArtifactResult, thresholds: Thresholds) -> list[Breach]:
+    found = []
+    name, drift, small = row.name, row.drift, smallest_batch(row.latency)
+    drop = -drift.accuracy_delta_points
+    if thresholds.max_accuracy_drop is not None and drop > thresholds.max_accuracy_drop:
+        found.append(Breach(name, "max_accuracy_drop", drop, thresholds.max_accuracy_drop,
+                            f"{name}: accuracy {drop:.2f} points below Keras (limit {thresholds.max_accuracy_drop})"))
+    if thresholds.min_agreement is not None and drift.agreement < thresholds.min_agreement:
+        found.append(Breach(name, "min_agreement", drift.agreement, thresholds.min_agreement,
+                            f"{name}: top-1 agreement {drift.agreement:.4f} < {thresholds.min_agreement}"))
+    if thresholds.max_latency_ms is not None and small and small.p90_ms > thresholds.max_latency_ms:
+        found.append(Breach(name, "max_latency_ms", small.p90_ms, thresholds.max_latency_ms,
+                            f"{name}: p90 {small.p90_ms:.4f} ms at batch {small.batch_size} > "
+                            f"{thresholds.max_latency_ms} ms"))
+    return found
+
+
+def _against_baseline(row: ArtifactResult, old: ArtifactResult, thresholds: Thresholds) -> list[Breach]:
+    found = []
+    name, small, old_small = row.name, smallest_batch(row.latency), smallest_batch(old.latency)
+    if thresholds.max_slowdown is not None and small and old_small and old_small.p50_ms > 0:
+        ratio = small.p50_ms / old_small.p50_ms
+        if ratio > thresholds.max_slowdown:
+            found.append(Breach(name, "max_slowdown", ratio, thresholds.max_slowdown,
+                                f"{name}: p50 {ratio:.2f}x the baseline's (limit {thresholds.max_slowdown}x)"))
+    if thresholds.max_accuracy_regression is not None:
+        regression = (old.drift.accuracy - row.drift.accuracy) * 100
+        if regression > thresholds.max_accuracy_regression:
+            found.append(Breach(name, "max_accuracy_regression", regression, thresholds.max_accuracy_regression,
+                                f"{name}: accuracy {regression:.2f} points below the baseline's "
+                                f"(limit {thresholds.max_accuracy_regression})"))
+    return found
+
+
+def baseline_summary(environment: Environment, baseline: BenchReport | None, path: Path | None) -> BaselineInfo | None:
     """Where the baseline came from and whether its latencies are comparable with this machine's."""
     if baseline is None:
         return None
-    same = machine_fingerprint(report["environment"]) == machine_fingerprint(baseline.get("environment", {}))
-    return {
-        "path": str(path) if path else None,
-        "created_at": baseline.get("created_at"),
-        "same_machine": same,
-        "note": None if same else (
+    same = environment.fingerprint() == baseline.environment.fingerprint()
+    return BaselineInfo(
+        path=str(path) if path else None,
+        created_at=baseline.created_at,
+        same_machine=same,
+        note=None if same else (
             "the baseline was measured on another machine (CPU, cores, arch or threads differ): "
             "latency comparisons are indicative only"),
-    }
+    )
 
 
-def raise_for_breaches(breaches: list[dict[str, Any]]) -> None:
+def raise_for_breaches(breaches: Sequence[Breach]) -> None:
     """GateError (exit 3) listing every breach."""
     if breaches:
-        raise GateError(f"{len(breaches)} threshold breach(es): " + "; ".join(b["message"] for b in breaches),
+        raise GateError(f"{len(breaches)} threshold breach(es): " + "; ".join(b.message for b in breaches),
                         "see the report's Gate section; exit code 3 means thresholds were breached")

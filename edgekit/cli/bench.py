@@ -67,15 +67,9 @@ def bench(
     from edgekit.benchmarks.gate import raise_for_breaches
     from edgekit.benchmarks.latency import TimingPolicy
     from edgekit.benchmarks.report import load_report
-    from edgekit.errors import UsageError
-
-    if dataset_split not in ("test", "validation", "train"):
-        raise UsageError(f"--dataset-split must be test, validation or train, not {dataset_split!r}")
     limits = opts.thresholds(thresholds_file, max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement,
                          max_latency_ms=max_latency_ms, max_slowdown=max_slowdown,
                          max_accuracy_regression=max_accuracy_regression)
-    if (limits.max_slowdown is not None or limits.max_accuracy_regression is not None) and baseline is None:
-        raise UsageError("--max-slowdown and --max-accuracy-regression need --baseline OLD_report.json")
     from edgekit.convert import DataSources
 
     declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std,
@@ -89,7 +83,7 @@ def bench(
                        sources=DataSources(data=data, data_dir=data_dir, offline=offline or None),
                        reporter=RichReporter())
     print_bench(result.report)
-    out.print(f"report: {result.markdown_path} (and {result.json_path.name}, plots) in {result.out_dir}")
+    out.print(escape(f"report: {result.markdown_path} (and {result.json_path.name}, plots) in {result.out_dir}"))
     raise_for_breaches(list(result.breaches))
 
 

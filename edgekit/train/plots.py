@@ -4,32 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from edgekit.files import atomic_path
+from edgekit.plotting import integer_axis, pyplot, save_figure
 
 GRID_SIZE = 5
 MAX_WRONG_SHOWN = 8
-
-
-def pyplot():  # type: ignore[no-untyped-def]
-    """matplotlib.pyplot on the headless Agg backend (no display on CI machines or devices)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig: Any, target: Path) -> None:
-    """Lay out, write atomically as PNG, and close a figure."""
-    fig.tight_layout()
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    pyplot().close(fig)
 
 
 def plot_curves(history: dict[str, list[float]], target: Path, title: str) -> None:
@@ -41,6 +22,7 @@ def plot_curves(history: dict[str, list[float]], target: Path, title: str) -> No
             if key in history:
                 ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=label)
         ax.set_xlabel("epoch")
+        integer_axis(ax.xaxis)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -62,18 +44,31 @@ def pick_grid_indices(true: np.ndarray, predicted: np.ndarray, count: int = GRID
     return np.sort(np.concatenate([wrong, right]))
 
 
+def grid_title(true: np.ndarray, predicted: np.ndarray, picked: np.ndarray) -> str:
+    """Says how the grid was chosen: wrong answers are over-represented on purpose, so the grid is no sample."""
+    wrong = true != predicted
+    shown_wrong = int(wrong[picked].sum())
+    accuracy = f"Test accuracy {float(np.mean(~wrong)):.1%} on {len(true):,} images."
+    if not shown_wrong:
+        return f"Test images, titled predicted (true): {len(picked)} of {len(true):,}, none wrong.\n{accuracy}"
+    return (f"Test images, titled predicted (true). The {shown_wrong} red ones are {shown_wrong} of the "
+            f"{int(wrong.sum()):,} wrong answers,\nshown first on purpose; then {len(picked) - shown_wrong} of the "
+            f"{int((~wrong).sum()):,} right ones. {accuracy}")
+
+
 def plot_predictions(images: np.ndarray, true: np.ndarray, predicted: np.ndarray,
                      class_names: Sequence[str], target: Path) -> None:
-    """A grid of test images titled 'predicted (true)', red where the prediction is wrong."""
+    """A grid of test images titled 'predicted (true)': the wrong ones first, in red, then right ones."""
     plt = pyplot()
     picked = pick_grid_indices(true, predicted)
-    fig, axes = plt.subplots(GRID_SIZE, GRID_SIZE, figsize=(8, 8.6))
+    picked = np.concatenate([picked[true[picked] != predicted[picked]], picked[true[picked] == predicted[picked]]])
+    fig, axes = plt.subplots(GRID_SIZE, GRID_SIZE, figsize=(8, 9))
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), picked):
         ax.imshow(images[i], cmap="gray")
         ok = true[i] == predicted[i]
-        ax.set_title(f"{class_names[predicted[i]]} ({class_names[true[i]]})", fontsize=8,
-                     color="black" if ok else "red")
-    fig.suptitle("test images: predicted (true); red = wrong", fontsize=10)
+        ax.set_title(f"{class_names[predicted[i]]} ({class_names[true[i]]})", fontsize=9,
+                     color="black" if ok else "red", fontweight="normal" if ok else "bold")
+    fig.suptitle(grid_title(true, predicted, picked), fontsize=10)
     save_figure(fig, target)
