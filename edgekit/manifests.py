@@ -123,6 +123,7 @@ class ArtifactManifest:
     evaluation_note: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # converter options that change the artifact
     opset: int | None = None
+    quantization: dict[str, Any] | None = None  # ONNX dynamic: the scheme, nodes quantized, nodes kept float and why
     conversion_seconds: float = 0.0
     runtime: str = ""
     dataset: str = ""
@@ -143,8 +144,9 @@ class ArtifactManifest:
         return {
             **self.essentials(), "file": self.file, "sha256": self.sha256, "size_bytes": self.size_bytes,
             "runtime": self.runtime, "source_model": self.source_model, "input": self.input, "output": self.output,
-            "opset": self.opset, "conversion_seconds": self.conversion_seconds, "parity": self.parity,
-            "evaluation_note": self.evaluation_note, "versions": self.versions, "created_at": self.created_at,
+            "opset": self.opset, "quantization": self.quantization, "conversion_seconds": self.conversion_seconds,
+            "parity": self.parity, "evaluation_note": self.evaluation_note, "versions": self.versions,
+            "created_at": self.created_at,
         }
 
     @staticmethod
@@ -159,7 +161,7 @@ class ArtifactManifest:
             edgekit_version=str(data.get("edgekit_version", "")), versions=dict(data.get("versions") or {}),
             created_at=str(data.get("created_at", "")), calibration=data.get("calibration"),
             parity=data.get("parity"), evaluation_note=data.get("evaluation_note"),
-            options=dict(data.get("options") or {}), opset=data.get("opset"),
+            options=dict(data.get("options") or {}), opset=data.get("opset"), quantization=data.get("quantization"),
             conversion_seconds=float(data.get("conversion_seconds", 0.0)), runtime=str(data.get("runtime", "")),
             dataset=str(data.get("dataset", "")),
         )

@@ -242,3 +242,67 @@ def test_single_convert_entry_with_strings(dense_run, tmp_path: Path) -> None:  
     assert result.parity["agreement"] >= 0.995 and result.to_dict()["size_bytes"] == result.artifact.stat().st_size
     with pytest.raises(UnsupportedModeError):
         convert(dense_run.run_dir, "onnx", "float16", ConvertOptions(out_dir=tmp_path))
+
+
+def _one_node_model(op_type: str, x_shape: list[int | str], weight: np.ndarray, bias: np.ndarray | None = None,
+                    opset: int = 17, **attrs: object) -> object:
+    """An ONNX model of one MatMul/Gemm/Conv with constant weights, input 'x', output 'y'."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(weight, "w")] + ([numpy_helper.from_array(bias, "b")] if bias is not None else [])
+    node = helper.make_node(op_type, ["x", "w", *(["b"] if bias is not None else [])], ["y"], name=op_type.lower(),
+                            **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [f"d{i}" for i in range(len(x_shape))])],
+                              inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+
+
+def _run_onnx(proto: object, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])  # type: ignore[attr-defined]
+    return session.run(None, {"x": x})[0]  # type: ignore[no-any-return]
+
+
+_RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize(("op_type", "x_shape", "weight", "bias", "attrs"), [
+    ("MatMul", ["n", 3, 40], _RNG.normal(size=(40, 12)).astype(np.float32), None, {}),
+    ("MatMul", ["n", 40], _RNG.normal(size=(40, 12)).astype(np.float32), None, {"opset": 18}),  # reduce axes input
+    ("Gemm", ["n", 40], _RNG.normal(size=(12, 40)).astype(np.float32), _RNG.normal(size=12).astype(np.float32),
+     {"transB": 1, "alpha": 0.5}),
+    ("Conv", ["n", 4, 9, 9], _RNG.normal(size=(6, 2, 3, 3)).astype(np.float32), _RNG.normal(size=6).astype(np.float32),
+     {"pads": [1, 1, 1, 1], "group": 2, "strides": [2, 2]}),
+])
+def test_onnx_dynamic_rewrite_is_close_and_each_row_ignores_its_batch(op_type, x_shape, weight, bias, attrs) -> None:  # type: ignore[no-untyped-def]
+    """One row (image) with activations 1000x larger must not coarsen the others: each row has its own range."""
+    import copy
+
+    from edgekit.convert.onnx_dynamic import quantize_rowwise
+
+    float_model = _one_node_model(op_type, x_shape, weight, bias, **attrs)
+    quantized = copy.deepcopy(float_model)
+    story = quantize_rowwise(quantized, ("MatMul", "Gemm", "Conv"))
+    assert story.quantized == (op_type.lower(),) and story.kept_float == {}
+    assert op_type not in {n.op_type for n in quantized.graph.node}
+    x = np.abs(_RNG.normal(size=[5, *x_shape[1:]])).astype(np.float32)
+    x[2] *= 1000.0
+    x[3] -= 0.5  # negative values too
+    expected, batched = _run_onnx(float_model, x), _run_onnx(quantized, x)
+    alone = np.concatenate([_run_onnx(quantized, x[i:i + 1]) for i in range(len(x))])
+    np.testing.assert_allclose(batched, alone, rtol=0, atol=1e-5)
+    for row in range(len(x)):  # within 2% of each row's own output scale
+        assert np.abs(batched[row] - expected[row]).max() <= 0.02 * np.abs(expected[row]).max(), row
+
+
+def test_onnx_dynamic_rewrite_keeps_what_it_cannot_quantize_and_says_why() -> None:
+    from edgekit.convert.onnx_dynamic import quantize_rowwise
+
+    gemm = _one_node_model("Gemm", [40, "n"], _RNG.normal(size=(40, 12)).astype(np.float32), transA=1)
+    story = quantize_rowwise(gemm)
+    assert story.quantized == () and story.kept_float == {"gemm": "Gemm with transA"}
+    assert story.to_dict()["kept_float"] == {"gemm": "Gemm with transA"}
+    batched = _one_node_model("MatMul", ["n", 40], _RNG.normal(size=(2, 40, 12)).astype(np.float32))
+    assert quantize_rowwise(batched).kept_float == {"matmul": "its weight has 3 dimensions, not 2"}

@@ -45,8 +45,8 @@ def convert(
     parity_check: Annotated[bool, typer.Option(help="Exit 1 when an artifact falls outside its parity band "
                                                "(the artifact is still written).")] = True,
     onnx_dynamic_ops: Annotated[str, typer.Option(
-        help="ONNX dynamic: matmul (MatMul/Gemm only, fast on CPU) or all (convolutions too: ConvInteger, "
-        "slow on CPU).")] = "matmul",
+        help="ONNX dynamic: matmul (MatMul/Gemm only) or all (convolutions too: ConvInteger, slow on CPU). "
+        "Activations are quantized per row (per image), never per batch.")] = "matmul",
     data: DataOption = None,
     calibration_data: Annotated[str | None, typer.Option(
         help="Calibrate int8 on these images instead (same forms as --data).")] = None,

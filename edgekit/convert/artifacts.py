@@ -58,8 +58,10 @@ class ConvertOptions:
 
     def artifact_options(self, fmt: Format, mode: Quantization) -> dict[str, Any]:
         """The options that change this artifact's bytes (recorded, and compared for reuse)."""
-        return {"onnx_dynamic_ops": self.onnx_dynamic_ops} if (fmt, mode) == (Format.ONNX, Quantization.DYNAMIC) \
-            else {}
+        if (fmt, mode) != (Format.ONNX, Quantization.DYNAMIC):
+            return {}
+        # the activation scheme is recorded so that per-batch artifacts from older edgekits are redone
+        return {"onnx_dynamic_ops": self.onnx_dynamic_ops, "onnx_dynamic_activations": "per-row"}
 
 
 @dataclass(frozen=True)
@@ -238,15 +240,18 @@ def _finish(draft: ArtifactManifest, tmp: Path, loaded: Any, parity: dict[str, A
         input={"name": loaded.input_name, "shape": list(loaded.input_shape), "dtype": str(loaded.input_dtype),
                "scale": inp[0], "zero_point": inp[1]},
         output={"name": loaded.output_name, "dtype": str(loaded.output_dtype), "scale": out[0], "zero_point": out[1]},
-        opset=_onnx_opset(content) if draft.format == Format.ONNX.value else None,
+        **(_onnx_facts(content) if draft.format == Format.ONNX.value else {}),
     )
 
 
-def _onnx_opset(content: bytes) -> int:
+def _onnx_facts(content: bytes) -> dict[str, Any]:
     import onnx
 
+    from edgekit.convert.onnx import quantization_story
+
     proto = onnx.load_from_string(content)
-    return int(next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")))
+    return {"opset": int(next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))),
+            "quantization": quantization_story(proto)}
 
 
 def artifact_is_current(artifact: Path, source_sha256: str, options: ConvertOptions, mode: Quantization,

@@ -1,4 +1,4 @@
-"""Keras -> ONNX through tf2onnx's from_function route, and int8 / dynamic through onnxruntime's quantizers."""
+"""Keras -> ONNX through tf2onnx's from_function route; int8 through onnxruntime's quantizer, dynamic per row."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.convert.onnx_dynamic import MATMUL_OPS, quantize_rowwise
 from edgekit.errors import ConversionError
 from edgekit.formats import Quantization
 
@@ -17,9 +18,10 @@ OUTPUT_NAME = "logits"
 BATCH_DIM = "batch"
 
 
-# onnxruntime's guidance for CNNs: dynamic quantization of convolutions (ConvInteger) is slow on CPU
-# (measured: the CNN's onnx-dynamic 5x slower than float32), so by default only MatMul/Gemm are quantized.
-DYNAMIC_OPS = {"matmul": ["MatMul", "Gemm"], "all": None}
+# Dynamic quantization of convolutions (ConvInteger) is slow on CPU (measured: the CNN's onnx-dynamic
+# 4-6x slower than float32 with it), so by default only MatMul/Gemm are quantized.
+DYNAMIC_OPS = {"matmul": MATMUL_OPS, "all": (*MATMUL_OPS, "Conv")}
+QUANTIZATION_KEY = "edgekit.quantization"  # metadata_props entry: what the dynamic rewrite did, node by node
 
 
 def _float_model(reference: Any) -> Any:
@@ -71,7 +73,8 @@ def to_onnx(reference: Any, mode: Quantization, calibration_inputs: np.ndarray |
     """Convert the reference to ONNX bytes in ``mode`` (none, dynamic or int8 QDQ).
 
     int8 needs float32 calibration inputs already through the contract, shaped like the model input.
-    ``options.onnx_dynamic_ops``: "matmul" (default: MatMul/Gemm only) or "all".
+    dynamic quantizes ``options.onnx_dynamic_ops``: "matmul" (default: MatMul/Gemm only) or "all" (Conv too),
+    with activations quantized per row (onnx_dynamic.py), never per batch.
     """
     import onnx
 
@@ -82,35 +85,49 @@ def to_onnx(reference: Any, mode: Quantization, calibration_inputs: np.ndarray |
         raise ConversionError(f"tf2onnx produced an invalid ONNX model: {exc}") from exc
     if mode is Quantization.NONE:
         return proto.SerializeToString()
+    if mode is Quantization.DYNAMIC:
+        return _dynamic(proto, DYNAMIC_OPS[getattr(options, "onnx_dynamic_ops", "matmul")])
+    if mode is not Quantization.INT8:  # pragma: no cover - formats.check_supported stops this earlier
+        raise ConversionError(f"ONNX cannot do {mode.value}")
+    if calibration_inputs is None or len(calibration_inputs) == 0:
+        raise ConversionError("ONNX int8 needs calibration images")
 
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_dynamic,
-        quantize_static,
-    )
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory(prefix="edgekit-onnx-") as tmp:
         float_path, prepared, quantized = Path(tmp) / "float.onnx", Path(tmp) / "prep.onnx", Path(tmp) / "q.onnx"
         onnx.save(proto, float_path)
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+        reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_inputs)
         try:
-            if mode is Quantization.DYNAMIC:
-                ops = DYNAMIC_OPS[getattr(options, "onnx_dynamic_ops", "matmul")]
-                quantize_dynamic(prepared, quantized, weight_type=QuantType.QInt8, op_types_to_quantize=ops)
-            elif mode is Quantization.INT8:
-                if calibration_inputs is None or len(calibration_inputs) == 0:
-                    raise ConversionError("ONNX int8 needs calibration images")
-                reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_inputs)
-                quantize_static(prepared, quantized, reader, quant_format=QuantFormat.QDQ,
-                                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
-            else:  # pragma: no cover - formats.check_supported stops this earlier
-                raise ConversionError(f"ONNX cannot do {mode.value}")
+            quantize_static(prepared, quantized, reader, quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
         except (ValueError, RuntimeError) as exc:
             raise ConversionError(f"onnxruntime {mode.value} quantization failed: {exc}") from exc
         return quantized.read_bytes()
+
+
+def _dynamic(proto: Any, op_types: tuple[str, ...]) -> bytes:
+    """int8 weights, activations quantized per row at run time (see onnx_dynamic for why not quantize_dynamic)."""
+    import json
+
+    import onnx
+
+    try:
+        story = quantize_rowwise(proto, op_types)
+    except (ValueError, onnx.checker.ValidationError) as exc:
+        raise ConversionError(f"ONNX dynamic quantization failed: {exc}") from exc
+    proto.metadata_props.add(key=QUANTIZATION_KEY, value=json.dumps(story.to_dict(), sort_keys=True))
+    return proto.SerializeToString()
+
+
+def quantization_story(proto: Any) -> dict[str, Any] | None:
+    """What the dynamic rewrite recorded in an ONNX model proto (None for other modes)."""
+    import json
+
+    props = {p.key: p.value for p in proto.metadata_props}
+    return json.loads(props[QUANTIZATION_KEY]) if QUANTIZATION_KEY in props else None
 
 
 def embed_onnx_metadata(content: bytes, payload: dict[str, Any]) -> bytes:
