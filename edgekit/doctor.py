@@ -138,9 +138,11 @@ def _gpu(versions: dict[str, str | None]) -> str:
     return ", ".join(g.name for g in gpus) if gpus else "none visible (CPU only)"
 
 
-def _extra_checks(extra: str, needs: list[tuple[tuple[str, ...], str]]) -> tuple[str, list[Check]]:
+def _extra_checks(extra: str, needs: list[tuple[tuple[str, ...], str]],
+                  imported: set[str]) -> tuple[str, list[Check]]:
     """An extra's state and its rows. Installed packages must import (else FAIL); a missing package fails
-    only for the base install: an extra that is absent or partly there is a choice, not a fault."""
+    only for the base install: an extra that is absent or partly there is a choice, not a fault. A module
+    already in ``imported`` (onnxruntime is in two extras) gets no second row; the ones checked are added."""
     present = [any(package_version(d) for d in dists) for dists, _ in needs]
     state = "complete" if all(present) else ("partial" if any(present) else "absent")
     checks = []
@@ -151,7 +153,8 @@ def _extra_checks(extra: str, needs: list[tuple[tuple[str, ...], str]]) -> tuple
         checks.append(Check(f"{extra}: not installed", INFO, ", ".join(missing),
                             f"pip install 'edgekit[{extra}]', if you need {extra}"))
     for (dists, module), here in zip(needs, present):
-        if here:
+        if here and module not in imported:
+            imported.add(module)
             error = _try_import(module)
             checks.append(Check(f"{extra}: import {module}", FAIL if error else OK, error or "imports"))
     return state, checks
@@ -164,11 +167,10 @@ def run_doctor() -> DoctorReport:
     versions = {name: package_version(name) for name in REPORTED}
     checks: list[Check] = []
     extras: dict[str, str] = {}
-    imported: set[str] = set()  # onnxruntime is in two extras: one import row is enough
+    imported: set[str] = set()
     for extra, needs in EXTRAS.items():
-        extras[extra], rows = _extra_checks(extra, needs)
-        checks.extend(r for r in rows if r.name.split(": ", 1)[1] not in imported)
-        imported.update(r.name.split(": ", 1)[1] for r in rows if r.name.split(": ", 1)[1].startswith("import "))
+        extras[extra], rows = _extra_checks(extra, needs, imported)
+        checks.extend(rows)
     checks.extend(known_bad_combinations(versions))
     return DoctorReport(
         edgekit=__version__,

@@ -166,24 +166,24 @@ def _read_contract_file(path: Path) -> DeclaredContract:
 
 
 def resolve(inferred: Contract, declared: DeclaredContract, *, preprocessing_inferred: bool,
-            output_kind_inferred: bool) -> Contract:
+            output_kind_inferred: bool, subject: str = "the model") -> Contract:
     """The inferred contract with the user's declaration applied.
 
-    A declared value that contradicts something the model itself shows (``*_inferred``) is an error
+    A declared value that contradicts something ``subject`` itself shows (``*_inferred``) is an error
     naming both; a declaration over a default or a run manifest's record simply wins.
     """
     sources = dict(inferred.sources)
     pre = declared.preprocessing
     if pre is not None:
         if preprocessing_inferred and pre != inferred.preprocessing:
-            raise UsageError(f"declared preprocessing {pre.describe()} contradicts the model: "
+            raise UsageError(f"declared preprocessing {pre.describe()} contradicts {subject}: "
                              f"{inferred.preprocessing.describe()} ({sources.get('preprocessing', 'inferred')})",
                              "drop the flag: the model normalises its input itself")
         sources["preprocessing"] = declared.origin
     kind = declared.output_kind
     if kind is not None:
         if output_kind_inferred and kind is not inferred.output_kind:
-            raise UsageError(f"--outputs {kind.value} contradicts the model, whose outputs are "
+            raise UsageError(f"--outputs {kind.value} contradicts {subject}, whose outputs are "
                              f"{inferred.output_kind.value} ({sources.get('output_kind', 'inferred')})")
         sources["output_kind"] = declared.origin
     names = declared.class_names

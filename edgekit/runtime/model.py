@@ -81,10 +81,10 @@ def _declared_over(contract: Contract, source: str, declared: DeclaredContract) 
     edgekit inferred or was told at convert time) cannot be contradicted; defaults can."""
     recorded = source != "default"
     try:
-        return resolve(contract, declared, preprocessing_inferred=recorded, output_kind_inferred=recorded)
+        return resolve(contract, declared, preprocessing_inferred=recorded, output_kind_inferred=recorded,
+                       subject=f"the artifact's {source}")
     except UsageError as exc:
-        raise UsageError(exc.message.replace("contradicts the model", f"contradicts the artifact's {source}"),
-                         "drop the flag, or convert again with it") from None
+        raise UsageError(exc.message, "drop the flag, or convert again with it") from None
 
 
 def _known(shape: tuple[int, ...]) -> tuple[int, ...]:
