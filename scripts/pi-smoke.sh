@@ -8,7 +8,7 @@
 #   scripts/pi-smoke.sh [--release trixie|bookworm|all]... [ARTIFACT_DIR]
 #
 # Needs root (debootstrap, chroot, mounts). Without ARTIFACT_DIR it trains and converts a small dense model.
-# Environment: EDGEKIT_PI_RELEASES (default "trixie"; "trixie bookworm" for both; --release wins),
+# Environment: EDGEKIT_PI_RELEASES (default "trixie bookworm"; "trixie" for one; --release wins),
 # EDGEKIT_PI_CACHE (default .cache: the roots live in pi-root-RELEASE there, reused between runs),
 # EDGEKIT_PI_CPU (cortex-a76 = Pi 5, the default; cortex-a72 = Pi 4, which then needs a matching cpuinfo file in
 # EDGEKIT_PI_CPUINFO; default: a Pi 5's, which this script writes), PYTHON (host venv python, default .venv/bin/python).
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     *) ART=$1; shift ;;
   esac
 done
-[ ${#releases[@]} -gt 0 ] || read -r -a releases <<<"${EDGEKIT_PI_RELEASES:-trixie}"
+[ ${#releases[@]} -gt 0 ] || read -r -a releases <<<"${EDGEKIT_PI_RELEASES:-trixie bookworm}"
 [ "${releases[*]}" != all ] || releases=(trixie bookworm)
 for release in "${releases[@]}"; do
   case "$release" in trixie|bookworm) ;; *) echo "pi-smoke: unknown release '$release' (trixie, bookworm or all)" >&2; exit 2 ;; esac
