@@ -237,4 +237,3 @@ def test_edgekit_run_end_to_end_on_a_tiny_budget(tmp_path: Path) -> None:
     [model] = json.loads((tmp_path / "report.json").read_text())["models"]
     assert model["trained"] is False and model["converted"] == [] and len(model["reused_artifacts"]) == 7
     assert "reusing the finished training run" in again.output
-
