@@ -84,7 +84,7 @@ def measure(path: Path, rounds: int = 7, runs: int = 300) -> dict[str, object]:
         images = rng.integers(0, 256, size=(batch, 28, 28), dtype=np.uint8)
         image = images[0] if batch == 1 else images
         raw = raw_call(path, batch)
-        ours = lambda: model.predict(image)  # noqa: E731
+        ours = lambda image=image: model.predict(image)  # noqa: E731
         for fn in (raw, ours):  # warm-up
             for _ in range(50):
                 fn()
@@ -108,12 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     for p in args.paths:
         files += sorted(x for x in p.iterdir() if x.suffix in (".tflite", ".onnx")) if p.is_dir() else [p]
     rows = [measure(f) for f in files if (Format.TFLITE.value in f.suffix or Format.ONNX.value in f.suffix)]
-    header = f"{'model':<14}{'artifact':<24}{'b1 raw us':>10}{'b1 edgekit':>11}{'ratio':>7}" \
-             f"{'b256 raw us':>12}{'b256 edgekit':>13}{'ratio':>7}"
+    header = (
+        f"{'model':<14}{'artifact':<24}{'b1 raw us':>10}{'b1 edgekit':>11}{'ratio':>7}"
+        f"{'b256 raw us':>12}{'b256 edgekit':>13}{'ratio':>7}"
+    )
     print(header)
     for r in rows:
-        print(f"{r['model']:<14}{r['artifact']:<24}{r['b1_raw_us']:>10}{r['b1_edgekit_us']:>11}{r['b1_ratio']:>7}"
-              f"{r['b256_raw_us']:>12}{r['b256_edgekit_us']:>13}{r['b256_ratio']:>7}")
+        print(
+            f"{r['model']:<14}{r['artifact']:<24}{r['b1_raw_us']:>10}{r['b1_edgekit_us']:>11}{r['b1_ratio']:>7}"
+            f"{r['b256_raw_us']:>12}{r['b256_edgekit_us']:>13}{r['b256_ratio']:>7}"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -9,13 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -50,8 +44,13 @@ class RichReporter:
     def start(self, description: str, total: int | None) -> None:
         self.finish()
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"), console=self.console, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=self.console,
+            transient=False,
         )
         self._progress.start()
         self._task = self._progress.add_task(description, total=total, info="")
@@ -71,17 +70,25 @@ class RichReporter:
 
 def print_train_result(result: Any) -> None:
     """The summary table at the end of a training run."""
-    table = Table(title=escape(f"{result.model} on {result.dataset['name']} ({result.dataset['source']}), "
-                               f"{result.device}"))
+    table = Table(
+        title=escape(f"{result.model} on {result.dataset['name']} ({result.dataset['source']}), {result.device}")
+    )
     for column in ("params", "epochs", "best", "train acc", "val acc", "test acc", "time"):
         table.add_column(column, justify="right", no_wrap=True)
     m = result.metrics
-    table.add_row(f"{result.params:,}", str(result.epochs_run), str(result.best_epoch),
-                  f"{m['train_accuracy']:.2%}", f"{m['val_accuracy']:.2%}", f"{m['test_accuracy']:.2%}",
-                  f"{result.seconds:.1f} s")
+    table.add_row(
+        f"{result.params:,}",
+        str(result.epochs_run),
+        str(result.best_epoch),
+        f"{m['train_accuracy']:.2%}",
+        f"{m['val_accuracy']:.2%}",
+        f"{m['test_accuracy']:.2%}",
+        f"{result.seconds:.1f} s",
+    )
     out.print(table)
-    out.print(escape(f"run folder: {result.run_dir}  (model {result.model_path.name}, "
-                     f"manifest {result.manifest_path.name})"))
+    out.print(
+        escape(f"run folder: {result.run_dir}  (model {result.model_path.name}, manifest {result.manifest_path.name})")
+    )
 
 
 def print_conversions(results: list[Any]) -> None:
@@ -96,10 +103,13 @@ def print_conversions(results: list[Any]) -> None:
         base = float_sizes.get(r.format)
         p = r.parity or {}
         table.add_row(
-            escape(r.artifact.name), f"{r.size_bytes / 1024:,.0f} KiB", f"{r.size_bytes / base:.2f}x" if base else "-",
+            escape(r.artifact.name),
+            f"{r.size_bytes / 1024:,.0f} KiB",
+            f"{r.size_bytes / base:.2f}x" if base else "-",
             f"{p['agreement']:.2%}" if p else "-",
             f"{p['artifact_accuracy']:.2%} ({p['reference_accuracy']:.2%})" if p else "-",
-            f"{p['max_abs_output_diff']:.1e}" if p else "-", f"{r.seconds:.1f} s",
+            f"{p['max_abs_output_diff']:.1e}" if p else "-",
+            f"{r.seconds:.1f} s",
             "[green]ok[/]" if p and not r.parity_failures else ("[red]FAIL[/]" if p else "skipped"),
         )
     out.print(table)
@@ -110,16 +120,24 @@ def print_conversions(results: list[Any]) -> None:
 def print_bench(report: BenchReport) -> None:
     """One row per artifact: size, accuracy, drift, latency at the smallest batch, gate."""
     small, ref, data = report.config.smallest_batch, report.reference, report.dataset
-    table = Table(title=f"{report.model}: Keras {ref.accuracy:.2%} on {data.images} {data.split} images; "
-                        f"Keras predict p50 {ref.predict_latency[small].p50_ms:.2f} ms at batch {small} ({ref.device})")
+    table = Table(
+        title=f"{report.model}: Keras {ref.accuracy:.2%} on {data.images} {data.split} images; "
+        f"Keras predict p50 {ref.predict_latency[small].p50_ms:.2f} ms at batch {small} ({ref.device})"
+    )
     for column in ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "gate"):
         table.add_column(column, justify="left" if column == "artifact" else "right", no_wrap=True)
     for row in report.artifacts:
         d, lat = row.drift, row.latency[small]
-        table.add_row(row.name, f"{row.size_bytes / 1024:,.0f} KiB", f"{d.accuracy:.2%}",
-                      f"{d.accuracy_delta_points:+.2f}", f"{d.agreement:.2%}",
-                      f"{lat.p50_ms * 1000:,.1f} us", f"{lat.p90_ms * 1000:,.1f} us",
-                      "[red]breach[/]" if row.breaches else "[green]ok[/]")
+        table.add_row(
+            row.name,
+            f"{row.size_bytes / 1024:,.0f} KiB",
+            f"{d.accuracy:.2%}",
+            f"{d.accuracy_delta_points:+.2f}",
+            f"{d.agreement:.2%}",
+            f"{lat.p50_ms * 1000:,.1f} us",
+            f"{lat.p90_ms * 1000:,.1f} us",
+            "[red]breach[/]" if row.breaches else "[green]ok[/]",
+        )
     out.print(table)
 
 
@@ -130,8 +148,9 @@ def print_predictions(rows: list[Any], title: str, runners_up: bool) -> None:
         table.add_column(column, justify="left" if column in ("image", "class", "top-k") else "right")
     for row in rows:
         extra = (escape(", ".join(f"{s.class_name} {s.probability:.1%}" for s in row.top_k[1:])),) if runners_up else ()
-        table.add_row(escape(row.source), str(row.best.label), escape(row.best.class_name),
-                      f"{row.best.probability:.2%}", *extra)
+        table.add_row(
+            escape(row.source), str(row.best.label), escape(row.best.class_name), f"{row.best.probability:.2%}", *extra
+        )
     out.print(table)
 
 
@@ -150,6 +169,7 @@ def print_doctor(report: Any) -> None:
         checks.add_column(column, overflow="fold")
     colour = {FAIL: "red", WARN: "yellow", INFO: "cyan"}
     for c in report.checks:
-        checks.add_row(escape(c.name), f"[{colour.get(c.status, 'green')}]{c.status}[/]", escape(c.detail),
-                       escape(c.fix))
+        checks.add_row(
+            escape(c.name), f"[{colour.get(c.status, 'green')}]{c.status}[/]", escape(c.detail), escape(c.fix)
+        )
     out.print(checks)

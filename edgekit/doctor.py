@@ -13,17 +13,44 @@ OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
 
 # What each extra needs, as (distribution, import name); a distribution in a tuple is any-of.
 EXTRAS: dict[str, list[tuple[tuple[str, ...], str]]] = {
-    "base": [(("numpy",), "numpy"), (("typer",), "typer"), (("rich",), "rich"), (("pillow",), "PIL"),
-             (("ai-edge-litert",), "ai_edge_litert.interpreter")],
+    "base": [
+        (("numpy",), "numpy"),
+        (("typer",), "typer"),
+        (("rich",), "rich"),
+        (("pillow",), "PIL"),
+        (("ai-edge-litert",), "ai_edge_litert.interpreter"),
+    ],
     "onnx": [(("onnxruntime",), "onnxruntime")],
-    "train": [(("tensorflow-cpu", "tensorflow"), "tensorflow"), (("keras",), "keras"), (("tf2onnx",), "tf2onnx"),
-              (("onnx",), "onnx"), (("onnxruntime",), "onnxruntime"), (("matplotlib",), "matplotlib"),
-              (("mlxtend",), "mlxtend.data")],
+    "train": [
+        (("tensorflow-cpu", "tensorflow"), "tensorflow"),
+        (("keras",), "keras"),
+        (("tf2onnx",), "tf2onnx"),
+        (("onnx",), "onnx"),
+        (("onnxruntime",), "onnxruntime"),
+        (("matplotlib",), "matplotlib"),
+        (("mlxtend",), "mlxtend.data"),
+    ],
     "test": [(("pytest",), "pytest")],
 }
 
-REPORTED = ("numpy", "tensorflow", "tensorflow-cpu", "keras", "tf-keras", "tf2onnx", "onnx", "onnxruntime",
-            "ai-edge-litert", "tflite-runtime", "protobuf", "typer", "rich", "pillow", "matplotlib", "mlxtend")
+REPORTED = (
+    "numpy",
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "tf-keras",
+    "tf2onnx",
+    "onnx",
+    "onnxruntime",
+    "ai-edge-litert",
+    "tflite-runtime",
+    "protobuf",
+    "typer",
+    "rich",
+    "pillow",
+    "matplotlib",
+    "mlxtend",
+)
 
 
 @dataclass(frozen=True)
@@ -75,53 +102,95 @@ def _try_import(module: str) -> str | None:
             import_tensorflow()
         else:
             importlib.import_module(module)
-    except Exception as exc:  # noqa: BLE001 - any import failure is the finding we report
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return None
 
 
+def extra_install(extra: str) -> str:
+    """How to add an extra: edgekit is installed from a checkout or a built wheel, not the package index."""
+    return f"pip install '.[{extra}]' in an edgekit checkout (or 'edgekit-VERSION-py3-none-any.whl[{extra}]')"
+
+
+TRAIN_INSTALL = extra_install("train")
+
+
 def known_bad_combinations(versions: dict[str, str | None]) -> list[Check]:
     """Version combinations that are known to break, with the fix (pure: testable on made-up versions)."""
+    return [*_tflite_runtime_vs_numpy(versions), *_tensorflow_twins(versions), *_keras_vs_tensorflow(versions)]
+
+
+def _tflite_runtime_vs_numpy(versions: dict[str, str | None]) -> list[Check]:
     checks: list[Check] = []
     numpy = _major_minor(versions.get("numpy"))
     if versions.get("tflite-runtime") and numpy and numpy >= (2, 0):
-        checks.append(Check(
-            "tflite-runtime + NumPy 2", WARN,
-            f"tflite-runtime {versions['tflite-runtime']} was built against NumPy 1 and fails at Interpreter() "
-            f"with NumPy {versions['numpy']}; edgekit prefers ai-edge-litert, so this only matters if forced",
-            "pip uninstall -y tflite-runtime && pip install ai-edge-litert",
-        ))
+        checks.append(
+            Check(
+                "tflite-runtime + NumPy 2",
+                WARN,
+                f"tflite-runtime {versions['tflite-runtime']} was built against NumPy 1 and fails at Interpreter() "
+                f"with NumPy {versions['numpy']}; edgekit prefers ai-edge-litert, so this only matters if forced",
+                "pip uninstall -y tflite-runtime && pip install ai-edge-litert",
+            )
+        )
+    return checks
+
+
+def _tensorflow_twins(versions: dict[str, str | None]) -> list[Check]:
+    checks: list[Check] = []
+    if (
+        versions.get("tensorflow")
+        and versions.get("tensorflow-cpu")
+        and versions["tensorflow"] != versions["tensorflow-cpu"]
+    ):
+        checks.append(
+            Check(
+                "tensorflow + tensorflow-cpu",
+                FAIL,
+                f"both tensorflow {versions['tensorflow']} and tensorflow-cpu {versions['tensorflow-cpu']} are "
+                "installed; they overwrite each other's files",
+                f"pip uninstall -y tensorflow tensorflow-cpu && {TRAIN_INSTALL}",
+            )
+        )
+    return checks
+
+
+def _keras_vs_tensorflow(versions: dict[str, str | None]) -> list[Check]:
+    checks: list[Check] = []
     tf = versions.get("tensorflow") or versions.get("tensorflow-cpu")
     tf_mm, keras_mm = _major_minor(tf), _major_minor(versions.get("keras"))
-    if versions.get("tensorflow") and versions.get("tensorflow-cpu") and \
-            versions["tensorflow"] != versions["tensorflow-cpu"]:
-        checks.append(Check(
-            "tensorflow + tensorflow-cpu", FAIL,
-            f"both tensorflow {versions['tensorflow']} and tensorflow-cpu {versions['tensorflow-cpu']} are "
-            "installed; they overwrite each other's files",
-            "pip uninstall -y tensorflow tensorflow-cpu && pip install 'edgekit[train]'",
-        ))
     if tf_mm and tf_mm >= (2, 16) and keras_mm and keras_mm < (3, 0):
-        checks.append(Check(
-            "keras vs tensorflow", FAIL,
-            f"tensorflow {tf} needs Keras 3, but keras {versions['keras']} is installed",
-            "pip install 'keras>=3.10,<4'",
-        ))
+        checks.append(
+            Check(
+                "keras vs tensorflow",
+                FAIL,
+                f"tensorflow {tf} needs Keras 3, but keras {versions['keras']} is installed",
+                "pip install 'keras>=3.10,<4'",
+            )
+        )
     if tf_mm and tf_mm < (2, 16) and keras_mm and keras_mm >= (3, 0):
-        checks.append(Check(
-            "keras vs tensorflow", FAIL,
-            f"tensorflow {tf} predates Keras 3, but keras {versions['keras']} is installed",
-            "pip install 'edgekit[train]' (tensorflow-cpu 2.21 with Keras 3)",
-        ))
+        checks.append(
+            Check(
+                "keras vs tensorflow",
+                FAIL,
+                f"tensorflow {tf} predates Keras 3, but keras {versions['keras']} is installed",
+                f"{TRAIN_INSTALL} (tensorflow-cpu 2.21 with Keras 3)",
+            )
+        )
     if tf and not versions.get("keras"):
-        checks.append(Check("keras", FAIL, f"tensorflow {tf} is installed without keras", "pip install 'keras>=3.10,<4'"))
+        checks.append(
+            Check("keras", FAIL, f"tensorflow {tf} is installed without keras", "pip install 'keras>=3.10,<4'")
+        )
     if versions.get("tf-keras") and tf_mm and versions.get("tf-keras", "").split(".")[:2] != tf.split(".")[:2]:
-        checks.append(Check(
-            "tf-keras vs tensorflow", WARN,
-            f"tf-keras {versions['tf-keras']} does not match tensorflow {tf}; edgekit uses Keras 3, "
-            "so only code that sets TF_USE_LEGACY_KERAS=1 is affected",
-            f"pip install 'tf-keras~={tf_mm[0]}.{tf_mm[1]}.0' or pip uninstall tf-keras",
-        ))
+        checks.append(
+            Check(
+                "tf-keras vs tensorflow",
+                WARN,
+                f"tf-keras {versions['tf-keras']} does not match tensorflow {tf}; edgekit uses Keras 3, "
+                "so only code that sets TF_USE_LEGACY_KERAS=1 is affected",
+                f"pip install 'tf-keras~={tf_mm[0]}.{tf_mm[1]}.0' or pip uninstall tf-keras",
+            )
+        )
     return checks
 
 
@@ -132,27 +201,32 @@ def _gpu(versions: dict[str, str | None]) -> str:
 
     try:
         tf = import_tensorflow()
-    except Exception:  # noqa: BLE001 - reported by the import check
+    except Exception:
         return "unknown (TensorFlow does not import)"
     gpus = tf.config.list_physical_devices("GPU")
     return ", ".join(g.name for g in gpus) if gpus else "none visible (CPU only)"
 
 
-def _extra_checks(extra: str, needs: list[tuple[tuple[str, ...], str]],
-                  imported: set[str]) -> tuple[str, list[Check]]:
+def _extra_checks(extra: str, needs: list[tuple[tuple[str, ...], str]], imported: set[str]) -> tuple[str, list[Check]]:
     """An extra's state and its rows. Installed packages must import (else FAIL); a missing package fails
     only for the base install: an extra that is absent or partly there is a choice, not a fault. A module
     already in ``imported`` (onnxruntime is in two extras) gets no second row; the ones checked are added."""
     present = [any(package_version(d) for d in dists) for dists, _ in needs]
     state = "complete" if all(present) else ("partial" if any(present) else "absent")
     checks = []
-    missing = [dists[0] for (dists, _), here in zip(needs, present) if not here]
+    missing = [dists[0] for (dists, _), here in zip(needs, present, strict=True) if not here]
     if missing and extra == "base":
         checks.append(Check("base: not installed", FAIL, ", ".join(missing), f"pip install {' '.join(missing)}"))
     elif missing and state == "partial":
-        checks.append(Check(f"{extra}: not installed", INFO, ", ".join(missing),
-                            f"pip install 'edgekit[{extra}]', if you need {extra}"))
-    for (dists, module), here in zip(needs, present):
+        checks.append(
+            Check(
+                f"{extra}: not installed",
+                INFO,
+                ", ".join(missing),
+                f"{extra_install(extra)}, if you need {extra}",
+            )
+        )
+    for (_, module), here in zip(needs, present, strict=True):
         if here and module not in imported:
             imported.add(module)
             error = _try_import(module)

@@ -84,7 +84,8 @@ def _is_onnx(head: bytes) -> bool:
 
 FORMATS: dict[Format, FormatSpec] = {
     Format.TFLITE: FormatSpec(
-        format=Format.TFLITE, suffix=".tflite",
+        format=Format.TFLITE,
+        suffix=".tflite",
         modes=(Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8),
         converter="edgekit.convert.tflite:to_tflite",
         embedder="edgekit.runtime.metadata:embed_tflite_metadata",
@@ -93,12 +94,13 @@ FORMATS: dict[Format, FormatSpec] = {
         signature=_is_tflite,
     ),
     Format.ONNX: FormatSpec(
-        format=Format.ONNX, suffix=".onnx",
+        format=Format.ONNX,
+        suffix=".onnx",
         modes=(Quantization.NONE, Quantization.DYNAMIC, Quantization.INT8),
         converter="edgekit.convert.onnx:to_onnx",
         embedder="edgekit.convert.onnx:embed_onnx_metadata",
         backends=("onnxruntime",),
-        install_hint="pip install onnxruntime  (or: pip install 'edgekit[onnx]')",
+        install_hint="pip install onnxruntime  (the edgekit[onnx] extra; from a checkout: pip install '.[onnx]')",
         signature=_is_onnx,
     ),
 }

@@ -60,15 +60,29 @@ class RunManifest:
     def to_dict(self) -> dict[str, Any]:
         c = self.contract
         return {
-            "kind": RUN_KIND, "schema_version": RUN_SCHEMA_VERSION, "config": self.config, "model": self.model,
-            "dataset": self.dataset, "params": self.params, "epochs_run": self.epochs_run,
-            "best_epoch": self.best_epoch, "metrics": self.metrics, "seconds": self.seconds, "device": self.device,
-            "model_file": MODEL_FILE, "model_sha256": self.model_sha256, "model_bytes": self.model_bytes,
+            "kind": RUN_KIND,
+            "schema_version": RUN_SCHEMA_VERSION,
+            "config": self.config,
+            "model": self.model,
+            "dataset": self.dataset,
+            "params": self.params,
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "metrics": self.metrics,
+            "seconds": self.seconds,
+            "device": self.device,
+            "model_file": MODEL_FILE,
+            "model_sha256": self.model_sha256,
+            "model_bytes": self.model_bytes,
             "input": {"shape": [None, *c.input_shape], "dtype": "float32"},
             "output": {"shape": [None, c.num_classes], "dtype": "float32", "kind": c.output_kind.value},
-            "class_names": list(c.class_names), "preprocessing": c.preprocessing.to_dict(),
-            "contract": c.to_dict(), "files": self.files, "fingerprints_file": self.fingerprints_file,
-            "versions": self.versions, "finished_at": self.finished_at,
+            "class_names": list(c.class_names),
+            "preprocessing": c.preprocessing.to_dict(),
+            "contract": c.to_dict(),
+            "files": self.files,
+            "fingerprints_file": self.fingerprints_file,
+            "versions": self.versions,
+            "finished_at": self.finished_at,
         }
 
     @staticmethod
@@ -76,15 +90,28 @@ class RunManifest:
         """Parse a manifest; a KeyError/TypeError/ModelError means it is not one this edgekit wrote."""
         if data.get("kind") != RUN_KIND:
             raise KeyError("kind")
-        contract = Contract.from_dict(data["contract"]) if "contract" in data else from_legacy_metadata(
-            data, tuple(d for d in data.get("input", {}).get("shape", [None, 28, 28])[1:]))
+        contract = (
+            Contract.from_dict(data["contract"])
+            if "contract" in data
+            else from_legacy_metadata(data, tuple(d for d in data.get("input", {}).get("shape", [None, 28, 28])[1:]))
+        )
         return RunManifest(
-            config=dict(data["config"]), model=str(data["model"]), dataset=dict(data["dataset"]),
-            params=int(data["params"]), epochs_run=int(data["epochs_run"]), best_epoch=int(data["best_epoch"]),
-            metrics=dict(data["metrics"]), seconds=float(data["seconds"]), device=str(data["device"]),
-            model_sha256=str(data["model_sha256"]), model_bytes=int(data["model_bytes"]), contract=contract,
-            versions=dict(data.get("versions") or {}), finished_at=str(data.get("finished_at", "")),
-            files=dict(data.get("files") or {}), fingerprints_file=data.get("fingerprints_file"),
+            config=dict(data["config"]),
+            model=str(data["model"]),
+            dataset=dict(data["dataset"]),
+            params=int(data["params"]),
+            epochs_run=int(data["epochs_run"]),
+            best_epoch=int(data["best_epoch"]),
+            metrics=dict(data["metrics"]),
+            seconds=float(data["seconds"]),
+            device=str(data["device"]),
+            model_sha256=str(data["model_sha256"]),
+            model_bytes=int(data["model_bytes"]),
+            contract=contract,
+            versions=dict(data.get("versions") or {}),
+            finished_at=str(data.get("finished_at", "")),
+            files=dict(data.get("files") or {}),
+            fingerprints_file=data.get("fingerprints_file"),
         )
 
 
@@ -132,20 +159,37 @@ class ArtifactManifest:
         """What travels inside the model file."""
         c = self.contract
         return {
-            "kind": ARTIFACT_KIND, "schema_version": ARTIFACT_SCHEMA_VERSION, "edgekit_version": self.edgekit_version,
-            "format": self.format, "mode": self.mode, "contract": c.to_dict(),
-            "class_names": list(c.class_names), "output_kind": c.output_kind.value,
-            "preprocessing": c.preprocessing.to_dict(), "dataset": self.dataset,
-            "source_model_sha256": self.source_model.get("sha256"), "calibration": self.calibration,
+            "kind": ARTIFACT_KIND,
+            "schema_version": ARTIFACT_SCHEMA_VERSION,
+            "edgekit_version": self.edgekit_version,
+            "format": self.format,
+            "mode": self.mode,
+            "contract": c.to_dict(),
+            "class_names": list(c.class_names),
+            "output_kind": c.output_kind.value,
+            "preprocessing": c.preprocessing.to_dict(),
+            "dataset": self.dataset,
+            "source_model_sha256": self.source_model.get("sha256"),
+            "calibration": self.calibration,
             "options": self.options,
         }
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **self.essentials(), "file": self.file, "sha256": self.sha256, "size_bytes": self.size_bytes,
-            "runtime": self.runtime, "source_model": self.source_model, "input": self.input, "output": self.output,
-            "opset": self.opset, "quantization": self.quantization, "conversion_seconds": self.conversion_seconds,
-            "parity": self.parity, "evaluation_note": self.evaluation_note, "versions": self.versions,
+            **self.essentials(),
+            "file": self.file,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "runtime": self.runtime,
+            "source_model": self.source_model,
+            "input": self.input,
+            "output": self.output,
+            "opset": self.opset,
+            "quantization": self.quantization,
+            "conversion_seconds": self.conversion_seconds,
+            "parity": self.parity,
+            "evaluation_note": self.evaluation_note,
+            "versions": self.versions,
             "created_at": self.created_at,
         }
 
@@ -155,14 +199,26 @@ class ArtifactManifest:
             raise KeyError("kind")
         contract = Contract.from_dict(data["contract"]) if "contract" in data else from_legacy_metadata(data, (28, 28))
         return ArtifactManifest(
-            format=str(data["format"]), mode=str(data["mode"]), file=str(data["file"]), sha256=str(data["sha256"]),
-            size_bytes=int(data["size_bytes"]), contract=contract, source_model=dict(data["source_model"]),
-            input=dict(data.get("input") or {}), output=dict(data.get("output") or {}),
-            edgekit_version=str(data.get("edgekit_version", "")), versions=dict(data.get("versions") or {}),
-            created_at=str(data.get("created_at", "")), calibration=data.get("calibration"),
-            parity=data.get("parity"), evaluation_note=data.get("evaluation_note"),
-            options=dict(data.get("options") or {}), opset=data.get("opset"), quantization=data.get("quantization"),
-            conversion_seconds=float(data.get("conversion_seconds", 0.0)), runtime=str(data.get("runtime", "")),
+            format=str(data["format"]),
+            mode=str(data["mode"]),
+            file=str(data["file"]),
+            sha256=str(data["sha256"]),
+            size_bytes=int(data["size_bytes"]),
+            contract=contract,
+            source_model=dict(data["source_model"]),
+            input=dict(data.get("input") or {}),
+            output=dict(data.get("output") or {}),
+            edgekit_version=str(data.get("edgekit_version", "")),
+            versions=dict(data.get("versions") or {}),
+            created_at=str(data.get("created_at", "")),
+            calibration=data.get("calibration"),
+            parity=data.get("parity"),
+            evaluation_note=data.get("evaluation_note"),
+            options=dict(data.get("options") or {}),
+            opset=data.get("opset"),
+            quantization=data.get("quantization"),
+            conversion_seconds=float(data.get("conversion_seconds", 0.0)),
+            runtime=str(data.get("runtime", "")),
             dataset=str(data.get("dataset", "")),
         )
 

@@ -53,8 +53,9 @@ class PipelineResult:
     def raise_for_parity(self) -> None:
         """ParityError naming every artifact outside its band (the artifacts and reports stay written)."""
         if self.parity_failures:
-            raise ParityError("parity check failed: " + " | ".join(self.parity_failures),
-                              "the reports show the drift in full")
+            raise ParityError(
+                "parity check failed: " + " | ".join(self.parity_failures), "the reports show the drift in full"
+            )
 
     @property
     def breaches(self) -> list[Breach]:
@@ -78,12 +79,22 @@ class PipelineConfig:
         """One training config per model, each validated (unknown names and bad counts fail here)."""
         unknown = [m for m in self.models if m not in MODELS]
         if unknown or not self.models:
-            raise UsageError(f"unknown model(s) {', '.join(unknown) or '(none given)'}",
-                             f"--models takes a comma list of: {', '.join(MODELS)}")
+            raise UsageError(
+                f"unknown model(s) {', '.join(unknown) or '(none given)'}",
+                f"--models takes a comma list of: {', '.join(MODELS)}",
+            )
         specs = [get_model_spec(m) for m in self.models]
-        configs = [TrainConfig(model=s.name, dataset=self.dataset,
-                               epochs=s.default_epochs if self.epochs is None else self.epochs, seed=self.seed,
-                               learning_rate=s.learning_rate, max_train_images=self.max_train_images) for s in specs]
+        configs = [
+            TrainConfig(
+                model=s.name,
+                dataset=self.dataset,
+                epochs=s.default_epochs if self.epochs is None else self.epochs,
+                seed=self.seed,
+                learning_rate=s.learning_rate,
+                max_train_images=self.max_train_images,
+            )
+            for s in specs
+        ]
         for config in configs:
             config.validate()
         return configs
@@ -94,8 +105,14 @@ class PipelineConfig:
         self.bench.validate()
 
 
-def run_pipeline(config: PipelineConfig, out_dir: Path, *, thresholds: Thresholds | None = None,
-                 sources: DataSources | None = None, reporter: Reporter | None = None) -> PipelineResult:
+def run_pipeline(
+    config: PipelineConfig,
+    out_dir: Path,
+    *,
+    thresholds: Thresholds | None = None,
+    sources: DataSources | None = None,
+    reporter: Reporter | None = None,
+) -> PipelineResult:
     """Train, convert and benchmark each model under ``out_dir``; write a summary report there."""
     reporter = reporter or SilentReporter()
     started = time.perf_counter()
@@ -105,17 +122,33 @@ def run_pipeline(config: PipelineConfig, out_dir: Path, *, thresholds: Threshold
     runs = RunsLayout(ensure_dir(Path(out_dir)))
     dataset = load_dataset(config.dataset, sources.data_dir, offline=sources.offline, reporter=reporter)
     shared = _Shared(config, dataset, replace(sources, preloaded=dataset), thresholds, reporter)
-    outcomes = [_one_model(train_config, runs.run(train_config.model, dataset.name), shared)
-                for train_config in config.train_configs()]
+    outcomes = [
+        _one_model(train_config, runs.run(train_config.model, dataset.name), shared)
+        for train_config in config.train_configs()
+    ]
     seconds = time.perf_counter() - started
     write_bytes_atomic(runs.summary_markdown, _summary_markdown(outcomes, seconds).encode("utf-8"))
-    write_json_atomic(runs.summary_json, {
-        "schema": "edgekit.run", "schema_version": 1, "seconds": round(seconds, 2),
-        "models": [{"model": o.model, "run_dir": str(o.run_dir), "trained": o.trained, "converted": list(o.converted),
-                    "reused_artifacts": list(o.reused_artifacts), "parity_failures": list(o.parity_failures),
-                    "bench_report": str(o.bench.json_path), "breaches": [b.to_dict() for b in o.bench.breaches]}
-                   for o in outcomes],
-    })
+    write_json_atomic(
+        runs.summary_json,
+        {
+            "schema": "edgekit.run",
+            "schema_version": 1,
+            "seconds": round(seconds, 2),
+            "models": [
+                {
+                    "model": o.model,
+                    "run_dir": str(o.run_dir),
+                    "trained": o.trained,
+                    "converted": list(o.converted),
+                    "reused_artifacts": list(o.reused_artifacts),
+                    "parity_failures": list(o.parity_failures),
+                    "bench_report": str(o.bench.json_path),
+                    "breaches": [b.to_dict() for b in o.bench.breaches],
+                }
+                for o in outcomes
+            ],
+        },
+    )
     return PipelineResult(runs.root, tuple(outcomes), runs.summary_markdown, runs.summary_json, round(seconds, 2))
 
 
@@ -139,8 +172,11 @@ def _one_model(train_config: TrainConfig, layout: RunLayout, shared: _Shared) ->
         reporter.notice(f"{train_config.model}: reusing the finished training run in {layout.root}")
     model_sha = sha256_file(layout.model_path)
     pairs = expand(["all"], ["all"])
-    todo = [(f, m) for f, m in pairs if config.force or not artifact_is_current(
-        layout.artifact_path(f, m), model_sha, config.convert, m, f)]
+    todo = [
+        (f, m)
+        for f, m in pairs
+        if config.force or not artifact_is_current(layout.artifact_path(f, m), model_sha, config.convert, m, f)
+    ]
     reused = tuple(artifact_name(f, m) for f, m in pairs if (f, m) not in todo)
     if reused:
         reporter.notice(f"{train_config.model}: reusing {len(reused)} unchanged artifact(s)")
@@ -150,16 +186,19 @@ def _one_model(train_config: TrainConfig, layout: RunLayout, shared: _Shared) ->
         results = convert_all(layout.root, todo, options, sources=sources, reporter=reporter)
     failures = tuple(f"{r.name}: {'; '.join(r.parity_failures)}" for r in results if r.parity_failures)
     report = bench(layout.root, config.bench, thresholds=shared.thresholds, sources=sources, reporter=reporter)
-    return ModelOutcome(train_config.model, layout.root, trained, tuple(r.name for r in results), reused, failures,
-                        report)
+    return ModelOutcome(
+        train_config.model, layout.root, trained, tuple(r.name for r in results), reused, failures, report
+    )
 
 
 def _summary_markdown(outcomes: list[ModelOutcome], seconds: float) -> str:
     lines = [f"# edgekit run ({seconds:.0f} s)", ""]
     for o in outcomes:
         rel = o.bench.markdown_path
-        lines += [f"- **{o.model}**: {'trained' if o.trained else 'training reused'}, "
-                  f"{len(o.converted)} converted, {len(o.reused_artifacts)} reused; report `{rel}`"]
+        lines += [
+            f"- **{o.model}**: {'trained' if o.trained else 'training reused'}, "
+            f"{len(o.converted)} converted, {len(o.reused_artifacts)} reused; report `{rel}`"
+        ]
     lines.append("")
     for o in outcomes:  # plot links in a bench report are relative to its own folder
         prefix = f"{o.run_dir.name}/{o.bench.out_dir.name}/" if o.bench.out_dir.parent == o.run_dir else ""

@@ -6,15 +6,16 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, ContextManager
+from contextlib import AbstractContextManager
+from typing import Any
 
 from edgekit.native_output import quiet_native_output
 
 LOADING_MESSAGE = "loading TensorFlow (10-45 s the first time)..."
-_status: Callable[[str], ContextManager[Any]] | None = None
+_status: Callable[[str], AbstractContextManager[Any]] | None = None
 
 
-def show_loading_with(status: Callable[[str], ContextManager[Any]] | None) -> None:
+def show_loading_with(status: Callable[[str], AbstractContextManager[Any]] | None) -> None:
     """Have ``status(message)`` shown while TensorFlow loads (the CLI passes a spinner; the library shows
     nothing by default)."""
     global _status
@@ -26,7 +27,7 @@ def import_tensorflow() -> Any:
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with (_status(LOADING_MESSAGE) if _status else contextlib.nullcontext()), quiet_native_output():
+    with _status(LOADING_MESSAGE) if _status else contextlib.nullcontext(), quiet_native_output():
         import keras  # noqa: F401
         import tensorflow as tf
 

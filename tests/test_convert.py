@@ -13,9 +13,9 @@ from edgekit.convert import ConvertOptions, convert, convert_all, raise_for_pari
 from edgekit.convert.parity import band_failures, parity_figures
 from edgekit.convert.tflite import check_full_integer, converter_settings, op_details
 from edgekit.errors import ConversionError, ParityError, UnsupportedModeError
+from edgekit.files import sha256_file
 from edgekit.formats import FORMATS, Format, Quantization, expand
 from edgekit.layout import artifact_name as artifact_stem
-from edgekit.files import sha256_file
 from edgekit.runtime import load
 
 runner = CliRunner()
@@ -23,8 +23,15 @@ ALL_PAIRS = [artifact_stem(f, m) for f, m in expand(["all"], ["all"])]
 
 
 def test_every_format_mode_pair_is_produced(dense_artifacts) -> None:  # type: ignore[no-untyped-def]
-    assert ALL_PAIRS == ["tflite-float32", "tflite-float16", "tflite-dynamic", "tflite-int8",
-                         "onnx-float32", "onnx-dynamic", "onnx-int8"]
+    assert ALL_PAIRS == [
+        "tflite-float32",
+        "tflite-float16",
+        "tflite-dynamic",
+        "tflite-int8",
+        "onnx-float32",
+        "onnx-dynamic",
+        "onnx-int8",
+    ]
     assert sorted(dense_artifacts) == sorted(ALL_PAIRS)
 
 
@@ -44,7 +51,10 @@ def test_artifact_manifest_and_parity(name: str, which: str, request: pytest.Fix
     assert manifest["class_names"] == [str(i) for i in range(10)]
     assert manifest["preprocessing"]["scale"] == pytest.approx(1 / 255)
     assert manifest["versions"]["tensorflow-cpu"].startswith("2.21")
-    assert model.metadata_source == "embedded" and model.metadata["source_model_sha256"] == manifest["source_model"]["sha256"]
+    assert (
+        model.metadata_source == "embedded"
+        and model.metadata["source_model_sha256"] == manifest["source_model"]["sha256"]
+    )
     if result.mode is Quantization.INT8:
         assert manifest["calibration"]["count"] == 300 and manifest["calibration"]["split"] == "train"
     else:
@@ -75,7 +85,7 @@ def test_tflite_int8_is_full_integer(which: str, request: pytest.FixtureRequest)
 
 
 def test_float_model_is_not_full_integer(dense_artifacts) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ConversionError, match="float op.*FULLY_CONNECTED"):
+    with pytest.raises(ConversionError, match=r"float op.*FULLY_CONNECTED"):
         check_full_integer(dense_artifacts["tflite-float32"].artifact.read_bytes())
 
 
@@ -134,8 +144,18 @@ def test_parity_figures_on_hand_built_logits() -> None:
 
 
 def test_overwrite_behaviour(dense_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    args = ["convert", str(dense_run.run_dir), "-f", "tflite", "-q", "none", "--out", str(tmp_path),
-            "--parity-samples", "100"]
+    args = [
+        "convert",
+        str(dense_run.run_dir),
+        "-f",
+        "tflite",
+        "-q",
+        "none",
+        "--out",
+        str(tmp_path),
+        "--parity-samples",
+        "100",
+    ]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     before = (tmp_path / "tflite-float32.tflite").stat().st_mtime_ns
@@ -158,17 +178,32 @@ def test_failure_midway_leaves_no_artifact(dense_run, tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(tflite, "to_tflite", flaky)  # the format table resolves the converter at call time
     with pytest.raises(ConversionError, match="simulated"):
-        convert_all(dense_run.run_dir, [(Format.TFLITE, Quantization.NONE), (Format.TFLITE, Quantization.INT8)],
-                    ConvertOptions(out_dir=tmp_path, parity_samples=50))
+        convert_all(
+            dense_run.run_dir,
+            [(Format.TFLITE, Quantization.NONE), (Format.TFLITE, Quantization.INT8)],
+            ConvertOptions(out_dir=tmp_path, parity_samples=50),
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tflite-float32.json", "tflite-float32.tflite"]
 
 
-def test_parity_error_keeps_the_artifact_and_exits_1(dense_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_parity_error_keeps_the_artifact_and_exits_1(
+    dense_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     from edgekit.convert import parity
 
     monkeypatch.setitem(parity.PARITY_BANDS, Quantization.DYNAMIC, parity.ParityBand(min_agreement=1.01))
-    args = ["convert", str(dense_run.run_dir), "-f", "tflite", "-q", "dynamic", "--out", str(tmp_path),
-            "--parity-samples", "100"]
+    args = [
+        "convert",
+        str(dense_run.run_dir),
+        "-f",
+        "tflite",
+        "-q",
+        "dynamic",
+        "--out",
+        str(tmp_path),
+        "--parity-samples",
+        "100",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and "parity check failed: tflite-dynamic: top-1 agreement" in result.output
     assert (tmp_path / "tflite-dynamic.tflite").exists()
@@ -182,7 +217,7 @@ def test_raise_for_parity_names_each_failure(dense_artifacts) -> None:  # type: 
     from dataclasses import replace
 
     bad = replace(dense_artifacts["onnx-int8"], parity_failures=("top-1 agreement 90.00% < 99.0%",))
-    with pytest.raises(ParityError, match="onnx-int8: top-1 agreement 90.00%"):
+    with pytest.raises(ParityError, match=r"onnx-int8: top-1 agreement 90\.00%"):
         raise_for_parity([dense_artifacts["tflite-int8"], bad])
 
 
@@ -194,13 +229,18 @@ def test_raise_for_parity_names_each_failure(dense_artifacts) -> None:  # type: 
         ("json", [], "is not a Keras model (.keras zip or legacy .h5) nor a SavedModel", 1),
         # a bad count is a usage error, found before TensorFlow loads
         ("calibration0", ["-q", "int8", "--calibration-samples", "0"], "--calibration-samples must be at least 1", 2),
-        ("calibration-big", ["-q", "int8", "--calibration-samples", "999999"],
-         "calibration count 999999 is more than the 3600 images available", 1),
+        (
+            "calibration-big",
+            ["-q", "int8", "--calibration-samples", "999999"],
+            "calibration count 999999 is more than the 3600 images available",
+            1,
+        ),
         ("out-is-file", [], "is not a directory", 1),
     ],
 )
-def test_bad_input_is_one_line_exit_1_and_leaves_nothing(setup: str, extra: list[str], message: str, code: int,
-                                                          dense_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_one_line_exit_1_and_leaves_nothing(
+    setup: str, extra: list[str], message: str, code: int, dense_run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     source, out = dense_run.run_dir, tmp_path / "out"
     if setup == "missing":
         source = tmp_path / "nope.keras"
@@ -244,17 +284,28 @@ def test_single_convert_entry_with_strings(dense_run, tmp_path: Path) -> None:  
         convert(dense_run.run_dir, "onnx", "float16", ConvertOptions(out_dir=tmp_path))
 
 
-def _one_node_model(op_type: str, x_shape: list[int | str], weight: np.ndarray, bias: np.ndarray | None = None,
-                    opset: int = 17, **attrs: object) -> object:
+def _one_node_model(
+    op_type: str,
+    x_shape: list[int | str],
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    opset: int = 17,
+    **attrs: object,
+) -> object:
     """An ONNX model of one MatMul/Gemm/Conv with constant weights, input 'x', output 'y'."""
     from onnx import TensorProto, helper, numpy_helper
 
     inits = [numpy_helper.from_array(weight, "w")] + ([numpy_helper.from_array(bias, "b")] if bias is not None else [])
-    node = helper.make_node(op_type, ["x", "w", *(["b"] if bias is not None else [])], ["y"], name=op_type.lower(),
-                            **attrs)
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [f"d{i}" for i in range(len(x_shape))])],
-                              inits)
+    node = helper.make_node(
+        op_type, ["x", "w", *(["b"] if bias is not None else [])], ["y"], name=op_type.lower(), **attrs
+    )
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [f"d{i}" for i in range(len(x_shape))])],
+        inits,
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
 
 
@@ -268,14 +319,27 @@ def _run_onnx(proto: object, x: np.ndarray) -> np.ndarray:
 _RNG = np.random.default_rng(0)
 
 
-@pytest.mark.parametrize(("op_type", "x_shape", "weight", "bias", "attrs"), [
-    ("MatMul", ["n", 3, 40], _RNG.normal(size=(40, 12)).astype(np.float32), None, {}),
-    ("MatMul", ["n", 40], _RNG.normal(size=(40, 12)).astype(np.float32), None, {"opset": 18}),  # reduce axes input
-    ("Gemm", ["n", 40], _RNG.normal(size=(12, 40)).astype(np.float32), _RNG.normal(size=12).astype(np.float32),
-     {"transB": 1, "alpha": 0.5}),
-    ("Conv", ["n", 4, 9, 9], _RNG.normal(size=(6, 2, 3, 3)).astype(np.float32), _RNG.normal(size=6).astype(np.float32),
-     {"pads": [1, 1, 1, 1], "group": 2, "strides": [2, 2]}),
-])
+@pytest.mark.parametrize(
+    ("op_type", "x_shape", "weight", "bias", "attrs"),
+    [
+        ("MatMul", ["n", 3, 40], _RNG.normal(size=(40, 12)).astype(np.float32), None, {}),
+        ("MatMul", ["n", 40], _RNG.normal(size=(40, 12)).astype(np.float32), None, {"opset": 18}),  # reduce axes input
+        (
+            "Gemm",
+            ["n", 40],
+            _RNG.normal(size=(12, 40)).astype(np.float32),
+            _RNG.normal(size=12).astype(np.float32),
+            {"transB": 1, "alpha": 0.5},
+        ),
+        (
+            "Conv",
+            ["n", 4, 9, 9],
+            _RNG.normal(size=(6, 2, 3, 3)).astype(np.float32),
+            _RNG.normal(size=6).astype(np.float32),
+            {"pads": [1, 1, 1, 1], "group": 2, "strides": [2, 2]},
+        ),
+    ],
+)
 def test_onnx_dynamic_rewrite_is_close_and_each_row_ignores_its_batch(op_type, x_shape, weight, bias, attrs) -> None:  # type: ignore[no-untyped-def]
     """One row (image) with activations 1000x larger must not coarsen the others: each row has its own range."""
     import copy
@@ -291,7 +355,7 @@ def test_onnx_dynamic_rewrite_is_close_and_each_row_ignores_its_batch(op_type, x
     x[2] *= 1000.0
     x[3] -= 0.5  # negative values too
     expected, batched = _run_onnx(float_model, x), _run_onnx(quantized, x)
-    alone = np.concatenate([_run_onnx(quantized, x[i:i + 1]) for i in range(len(x))])
+    alone = np.concatenate([_run_onnx(quantized, x[i : i + 1]) for i in range(len(x))])
     np.testing.assert_allclose(batched, alone, rtol=0, atol=1e-5)
     for row in range(len(x)):  # within 2% of each row's own output scale
         assert np.abs(batched[row] - expected[row]).max() <= 0.02 * np.abs(expected[row]).max(), row

@@ -81,9 +81,13 @@ def test_data_dir_with_idx_files(tmp_path: Path) -> None:
 
 def test_env_data_dir_and_npz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "mnist.npz", x_train=rng.integers(0, 255, (50, 28, 28), dtype=np.uint8),
-             y_train=np.arange(50, dtype=np.uint8) % 10, x_test=np.zeros((20, 28, 28), np.uint8),
-             y_test=np.zeros(20, np.uint8))
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=rng.integers(0, 255, (50, 28, 28), dtype=np.uint8),
+        y_train=np.arange(50, dtype=np.uint8) % 10,
+        x_test=np.zeros((20, 28, 28), np.uint8),
+        y_test=np.zeros(20, np.uint8),
+    )
     monkeypatch.setenv("EDGEKIT_DATA_DIR", str(tmp_path))
     ds = load_dataset("mnist")
     assert ds.source == "data-dir" and ds.location.endswith("mnist.npz")

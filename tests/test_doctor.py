@@ -19,13 +19,17 @@ def _installed(monkeypatch: pytest.MonkeyPatch, names: set[str]) -> None:
     monkeypatch.setattr(doctor, "_gpu", lambda versions: "unknown (TensorFlow not installed)")
 
 
-@pytest.mark.parametrize(("extra_packages", "expected"), [
-    (set(), {"base": "complete", "onnx": "absent", "train": "absent", "test": "absent"}),
-    ({"onnxruntime"}, {"base": "complete", "onnx": "complete", "train": "partial", "test": "absent"}),
-    ({"onnxruntime", "matplotlib"}, {"base": "complete", "onnx": "complete", "train": "partial", "test": "absent"}),
-])
-def test_device_installs_are_healthy(monkeypatch: pytest.MonkeyPatch, extra_packages: set[str],
-                                     expected: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("extra_packages", "expected"),
+    [
+        (set(), {"base": "complete", "onnx": "absent", "train": "absent", "test": "absent"}),
+        ({"onnxruntime"}, {"base": "complete", "onnx": "complete", "train": "partial", "test": "absent"}),
+        ({"onnxruntime", "matplotlib"}, {"base": "complete", "onnx": "complete", "train": "partial", "test": "absent"}),
+    ],
+)
+def test_device_installs_are_healthy(
+    monkeypatch: pytest.MonkeyPatch, extra_packages: set[str], expected: dict[str, str]
+) -> None:
     _installed(monkeypatch, BASE | extra_packages)
     result = CliRunner().invoke(app, ["doctor", "--json"])
     assert result.exit_code == 0, result.output
@@ -45,14 +49,16 @@ def test_missing_base_package_fails_and_the_fix_keeps_its_brackets(monkeypatch: 
     assert result.exit_code == 1
     assert "ai-edge-litert" in result.output
     flat = "".join(ch for ch in result.output if ch not in " │\n")  # table cells may fold
-    assert "pipinstall'edgekit[train]',ifyouneedtrain" in flat  # not 'edgekit': rich markup is escaped
+    # brackets kept (rich markup is escaped), and the route that works: edgekit is not on the package index
+    assert "pipinstall'.[train]'inanedgekitcheckout(or'edgekit-VERSION-py3-none-any.whl[train]'),ifyouneedtrain" in flat
     assert "edgekit " in result.output.splitlines()[0]  # the version heads the report
 
 
 def test_installed_package_that_does_not_import_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     _installed(monkeypatch, BASE | {"onnxruntime"})
-    monkeypatch.setattr(doctor, "_try_import",
-                        lambda module: "ImportError: libstdc++ too old" if module == "onnxruntime" else None)
+    monkeypatch.setattr(
+        doctor, "_try_import", lambda module: "ImportError: libstdc++ too old" if module == "onnxruntime" else None
+    )
     report = doctor.run_doctor()
     assert not report.healthy
     [row] = [c for c in report.checks if c.status == doctor.FAIL]

@@ -7,8 +7,9 @@ from edgekit.errors import ModelError
 from edgekit.models import MODELS, ModelName, build_model, get_model_spec
 
 
-@pytest.mark.parametrize(("name", "params"), [("dense", 784 * 128 + 128 + 128 * 10 + 10),
-                                              ("cnn", 320 + 18496 + 3136 * 128 + 128 + 1290)])
+@pytest.mark.parametrize(
+    ("name", "params"), [("dense", 784 * 128 + 128 + 128 * 10 + 10), ("cnn", 320 + 18496 + 3136 * 128 + 128 + 1290)]
+)
 def test_models_take_28x28_and_give_10_logits(name: str, params: int) -> None:
     model = build_model(name, seed=0)
     assert tuple(model.input_shape) == (None, 28, 28)

@@ -18,8 +18,15 @@ from edgekit.cli import app
 from edgekit.data import Dataset
 
 runner = CliRunner()
-NAMES = ["tflite-float32", "tflite-float16", "tflite-dynamic", "tflite-int8", "onnx-float32", "onnx-dynamic",
-         "onnx-int8"]
+NAMES = [
+    "tflite-float32",
+    "tflite-float16",
+    "tflite-dynamic",
+    "tflite-int8",
+    "onnx-float32",
+    "onnx-dynamic",
+    "onnx-int8",
+]
 
 
 @dataclass(frozen=True)
@@ -39,8 +46,11 @@ def _fit(model, x, y, epochs):  # type: ignore[no-untyped-def]
     keras.utils.set_random_seed(0)
     loss = "sparse_categorical_crossentropy"
     logits = model.layers[-1].get_config().get("activation") != "softmax"
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=logits)
-                  if logits else loss, metrics=["accuracy"])
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=logits) if logits else loss,
+        metrics=["accuracy"],
+    )
     model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     return model
 
@@ -56,13 +66,20 @@ def softmax_dense(mnist: Dataset, tmp_path_factory: pytest.TempPathFactory) -> O
     import keras
 
     folder = tmp_path_factory.mktemp("softmax-dense")
-    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     _fit(model, mnist.train.images / 255.0, mnist.train.labels, epochs=6)
     model.save(folder / "mnist_model.keras")
     test = mnist.test
-    return OwnModel(folder / "mnist_model.keras", (), test.images, test.labels,
-                    (test.images / 255.0).astype(np.float32))
+    return OwnModel(
+        folder / "mnist_model.keras", (), test.images, test.labels, (test.images / 255.0).astype(np.float32)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,18 +93,31 @@ def standardized_cnn(mnist: Dataset, tmp_path_factory: pytest.TempPathFactory) -
     std[std == 0] = 1
     np.save(folder / "mean.npy", mean)
     np.save(folder / "std.npy", std)
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(16, 3, activation="relu"),
-                              keras.layers.MaxPooling2D(), keras.layers.Flatten(),
-                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     keras.utils.set_random_seed(0)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    model.fit((x_train - mean) / std, keras.utils.to_categorical(mnist.train.labels, 10), epochs=4, batch_size=32,
-              verbose=0)
+    model.fit(
+        (x_train - mean) / std, keras.utils.to_categorical(mnist.train.labels, 10), epochs=4, batch_size=32, verbose=0
+    )
     model.save(folder / "cnn.keras")
     test = mnist.test
     x_test = ((test.images.astype(np.float32)[..., None] - mean) / std).astype(np.float32)
-    return OwnModel(folder / "cnn.keras", ("--mean", str(folder / "mean.npy"), "--std", str(folder / "std.npy")),
-                    test.images, test.labels, x_test)
+    return OwnModel(
+        folder / "cnn.keras",
+        ("--mean", str(folder / "mean.npy"), "--std", str(folder / "std.npy")),
+        test.images,
+        test.labels,
+        x_test,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +132,29 @@ def rgb_cnn(tmp_path_factory: pytest.TempPathFactory) -> OwnModel:
         labels = np.arange(n) % 4
         x = rng.integers(0, 60, size=(n, 32, 32, 3), dtype=np.uint8)
         for i, label in enumerate(labels):
-            x[i, 4 + 6 * label:8 + 6 * label, 2:30, label % 3] = 230
+            x[i, 4 + 6 * label : 8 + 6 * label, 2:30, label % 3] = 230
         return x, labels
 
     (x_train, y_train), (x_test, y_test) = images(480), images(200)
     np.savez(folder / "shapes.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(8, 3, activation="relu"),
-                              keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(4)])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4),
+        ]
+    )
     _fit(model, x_train / 255.0, y_train, epochs=5)
     model.save(folder / "rgb.keras")
-    return OwnModel(folder / "rgb.keras", ("--data", str(folder / "shapes.npz"), "--class-names", "a,b,c,d"),
-                    x_test, y_test, (x_test / 255.0).astype(np.float32))
+    return OwnModel(
+        folder / "rgb.keras",
+        ("--data", str(folder / "shapes.npz"), "--class-names", "a,b,c,d"),
+        x_test,
+        y_test,
+        (x_test / 255.0).astype(np.float32),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -124,13 +166,19 @@ def digits_dense(tmp_path_factory: pytest.TempPathFactory) -> OwnModel:
 
     folder = tmp_path_factory.mktemp("digits")
     data = load_data("digits")
-    model = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
-                              keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((8, 8)), keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)]
+    )
     _fit(model, data.train.images / 16.0, data.train.labels, epochs=40)
     model.save(folder / "digits.keras")
     test = data.test
-    return OwnModel(folder / "digits.keras", ("--data", "digits", "--scale", "0.0625"), test.images, test.labels,
-                    (test.images / 16.0).astype(np.float32))
+    return OwnModel(
+        folder / "digits.keras",
+        ("--data", "digits", "--scale", "0.0625"),
+        test.images,
+        test.labels,
+        (test.images / 16.0).astype(np.float32),
+    )
 
 
 CASES = ["softmax_dense", "standardized_cnn", "rgb_cnn", "digits_dense"]
@@ -143,8 +191,9 @@ def converted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     for case in CASES:
         own: OwnModel = request.getfixturevalue(case)
         target = tmp_path_factory.mktemp(f"{case}-artifacts")
-        result = runner.invoke(app, ["convert", str(own.path), "--out", str(target), "--parity-samples", "200",
-                                     *own.flags])
+        result = runner.invoke(
+            app, ["convert", str(own.path), "--out", str(target), "--parity-samples", "200", *own.flags]
+        )
         out[case] = (own, target, result)
     return out
 
@@ -196,7 +245,7 @@ def test_softmax_head_is_not_softmaxed_twice(converted, tmp_path: Path) -> None:
 
 
 def test_standardized_cnn_int8_keeps_its_accuracy(converted) -> None:  # type: ignore[no-untyped-def]
-    own, target, _ = converted["standardized_cnn"]
+    _, target, _ = converted["standardized_cnn"]
     sidecar = json.loads((target / "tflite-int8.json").read_text())
     assert sidecar["contract"]["preprocessing"]["kind"] == "standardize"
     assert sidecar["contract"]["input_shape"] == [28, 28, 1]
@@ -214,17 +263,17 @@ def test_onnx_dynamic_answers_do_not_depend_on_the_batch(converted) -> None:  # 
 
     model = load(target / "onnx-dynamic.onnx")
     batched = model.predict(own.raw).probabilities
-    alone = np.concatenate([model.predict(own.raw[i:i + 1]).probabilities for i in range(0, len(own.raw), 37)])
+    alone = np.concatenate([model.predict(own.raw[i : i + 1]).probabilities for i in range(0, len(own.raw), 37)])
     np.testing.assert_allclose(alone, batched[::37], rtol=0, atol=1e-6)  # per batch: off by up to 0.97
     story = json.loads((target / "onnx-dynamic.json").read_text())["quantization"]
     assert len(story["quantized"]) == 2 and story["kept_float"] == {}
 
 
 def test_contamination_is_said_for_a_foreign_model_on_the_sample(converted) -> None:  # type: ignore[no-untyped-def]
-    own, target, result = converted["softmax_dense"]
+    _, target, result = converted["softmax_dense"]
     assert "figures are optimistic" in result.output
     assert "seen in training" in json.loads((target / "onnx-int8.json").read_text())["evaluation_note"]
-    _, digits_target, digits = converted["digits_dense"]
+    _, _, digits = converted["digits_dense"]
     assert "figures are optimistic" not in digits.output
 
 
@@ -238,8 +287,23 @@ def test_same_model_as_keras_h5_and_saved_model(softmax_dense: OwnModel, tmp_pat
     answers = []
     for source in (softmax_dense.path, tmp_path / "m.h5", tmp_path / "saved", tmp_path / "renamed.keras"):
         target = tmp_path / f"art-{source.name}"
-        result = runner.invoke(app, ["convert", str(source), "-f", "tflite", "-q", "none", "--out", str(target),
-                                     "--parity-samples", "100", "--outputs", "probabilities"])
+        result = runner.invoke(
+            app,
+            [
+                "convert",
+                str(source),
+                "-f",
+                "tflite",
+                "-q",
+                "none",
+                "--out",
+                str(target),
+                "--parity-samples",
+                "100",
+                "--outputs",
+                "probabilities",
+            ],
+        )
         assert result.exit_code == 0, (source, result.output)
         from edgekit.runtime import load
 
@@ -248,15 +312,19 @@ def test_same_model_as_keras_h5_and_saved_model(softmax_dense: OwnModel, tmp_pat
         np.testing.assert_allclose(other, answers[0], atol=1e-6)
 
 
-@pytest.mark.parametrize(("flags", "message", "code"), [
-    (("--outputs", "logits"), "contradicts the model", 2),
-    (("--class-names", "a,b,c"), "3 class names declared for a model with 10 outputs", 2),
-    (("--scale", "0.1", "--mean", "3"), "either --scale/--offset or --mean/--std", 2),
-    (("--std", "0"), "std must be positive", 2),
-])
+@pytest.mark.parametrize(
+    ("flags", "message", "code"),
+    [
+        (("--outputs", "logits"), "contradicts the model", 2),
+        (("--class-names", "a,b,c"), "3 class names declared for a model with 10 outputs", 2),
+        (("--scale", "0.1", "--mean", "3"), "either --scale/--offset or --mean/--std", 2),
+        (("--std", "0"), "std must be positive", 2),
+    ],
+)
 def test_contradicting_or_bad_flags_are_one_line(softmax_dense: OwnModel, tmp_path: Path, flags, message, code) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke(app, ["convert", str(softmax_dense.path), "-f", "tflite", "-q", "none",
-                                 "--out", str(tmp_path / "out"), *flags])
+    result = runner.invoke(
+        app, ["convert", str(softmax_dense.path), "-f", "tflite", "-q", "none", "--out", str(tmp_path / "out"), *flags]
+    )
     assert result.exit_code == code, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -274,13 +342,15 @@ def test_bad_data_is_one_line_and_writes_nothing(rgb_cnn: OwnModel, softmax_dens
     np.savez(labels, x=np.zeros((40, 32, 32, 3), np.uint8), y=np.arange(40) % 7)
     for data, message in ((flat, "subfolder"), (gray, "channel"), (labels, "label")):
         out = tmp_path / f"out-{Path(data).stem}"
-        result = runner.invoke(app, ["convert", str(rgb_cnn.path), "-f", "tflite", "-q", "none", "--out", str(out),
-                                     "--data", str(data)])
+        result = runner.invoke(
+            app, ["convert", str(rgb_cnn.path), "-f", "tflite", "-q", "none", "--out", str(out), "--data", str(data)]
+        )
         assert result.exit_code in (1, 2), result.output
         assert message in result.output.lower() and "Traceback" not in result.output, result.output
         assert not out.exists() or not any(out.iterdir())
-    no_data = runner.invoke(app, ["convert", str(rgb_cnn.path), "-f", "tflite", "-q", "none",
-                                  "--out", str(tmp_path / "nd")])
+    no_data = runner.invoke(
+        app, ["convert", str(rgb_cnn.path), "-f", "tflite", "-q", "none", "--out", str(tmp_path / "nd")]
+    )
     assert no_data.exit_code == 2 and "--data" in no_data.output
 
 

@@ -19,8 +19,15 @@ from edgekit.runtime.images import load_images, mnist_style
 from edgekit.runtime.quantization import dequantize, quantize
 
 runner = CliRunner()
-NAMES = ["tflite-float32", "tflite-float16", "tflite-dynamic", "tflite-int8", "onnx-float32", "onnx-dynamic",
-         "onnx-int8"]
+NAMES = [
+    "tflite-float32",
+    "tflite-float16",
+    "tflite-dynamic",
+    "tflite-int8",
+    "onnx-float32",
+    "onnx-dynamic",
+    "onnx-int8",
+]
 
 
 @pytest.fixture(scope="module")
@@ -111,16 +118,22 @@ def test_shapes_with_channel_axis_are_accepted() -> None:
 def _digit_picture(size: tuple[int, int], white_background: bool, mode: str = "L") -> Image.Image:
     canvas = np.zeros((size[1], size[0]), np.uint8)
     h, w = canvas.shape
-    canvas[h // 5:h // 5 + h // 2, w // 3:w // 3 + max(2, w // 8)] = 255  # a vertical stroke, off-centre
+    canvas[h // 5 : h // 5 + h // 2, w // 3 : w // 3 + max(2, w // 8)] = 255  # a vertical stroke, off-centre
     if white_background:
         canvas = 255 - canvas
     return Image.fromarray(canvas).convert(mode)
 
 
-@pytest.mark.parametrize(("size", "white", "mode", "suffix"), [
-    ((28, 28), False, "L", ".png"), ((200, 120), True, "L", ".png"), ((97, 151), False, "RGB", ".png"),
-    ((64, 64), True, "RGB", ".jpg"), ((50, 70), True, "RGBA", ".png"),
-])
+@pytest.mark.parametrize(
+    ("size", "white", "mode", "suffix"),
+    [
+        ((28, 28), False, "L", ".png"),
+        ((200, 120), True, "L", ".png"),
+        ((97, 151), False, "RGB", ".png"),
+        ((64, 64), True, "RGB", ".jpg"),
+        ((50, 70), True, "RGBA", ".png"),
+    ],
+)
 def test_picture_files_become_mnist_style(tmp_path: Path, size, white, mode, suffix) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / f"digit{suffix}"
     _digit_picture(size, white, mode).save(path)
@@ -170,7 +183,7 @@ def test_thread_safety_4_threads_x_1000(dense_artifacts, tiny_dataset) -> None: 
     def worker(offset: int) -> None:
         for n in range(1000):
             i = (offset * 37 + n) % len(images)
-            got = model.predict(images[i]).raw[0] if n % 2 else model.predict(images[i:i + 3]).raw[0]
+            got = model.predict(images[i]).raw[0] if n % 2 else model.predict(images[i : i + 3]).raw[0]
             if not np.array_equal(got, expected[i]):
                 failures.append(f"thread {offset} call {n} image {i}")
 
@@ -219,8 +232,19 @@ def test_cli_predict_json_and_table(dense_artifacts, tiny_dataset, tmp_path: Pat
     assert table.exit_code == 0 and "onnxruntime" in table.output and "probability" in table.output
 
 
-@pytest.mark.parametrize("case", ["missing-image", "not-an-image", "wide-array", "nan-array", "truncated-model",
-                                  "onnx-renamed", "empty-folder", "text-model"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing-image",
+        "not-an-image",
+        "wide-array",
+        "nan-array",
+        "truncated-model",
+        "onnx-renamed",
+        "empty-folder",
+        "text-model",
+    ],
+)
 def test_cli_bad_input_is_one_line_exit_1(case: str, dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     artifact = dense_artifacts["tflite-int8"].artifact
     image = tmp_path / "ok.npy"
@@ -253,8 +277,9 @@ def test_cli_bad_input_is_one_line_exit_1(case: str, dense_artifacts, tmp_path: 
 
 def test_cli_top_k_zero_is_usage_error(dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     np.save(tmp_path / "a.npy", np.zeros((28, 28), np.uint8))
-    result = runner.invoke(app, ["predict", str(dense_artifacts["tflite-int8"].artifact), str(tmp_path / "a.npy"),
-                                 "--top-k", "0"])
+    result = runner.invoke(
+        app, ["predict", str(dense_artifacts["tflite-int8"].artifact), str(tmp_path / "a.npy"), "--top-k", "0"]
+    )
     assert result.exit_code == 2
 
 

@@ -18,9 +18,12 @@ from edgekit.runtime.backends import BACKENDS, OnnxRuntimeSession, backend_class
 from edgekit.runtime.metadata import embed_tflite_metadata
 from edgekit.runtime.quantization import dequantize, quantize
 
-RGB_CONTRACT = Contract(input_shape=(8, 8, 3), class_names=("a", "b", "c", "d"),
-                        preprocessing=Preprocessing.standardizing([120.0, 110.0, 100.0], [60.0, 50.0, 40.0]),
-                        output_kind=OutputKind.PROBABILITIES)
+RGB_CONTRACT = Contract(
+    input_shape=(8, 8, 3),
+    class_names=("a", "b", "c", "d"),
+    preprocessing=Preprocessing.standardizing([120.0, 110.0, 100.0], [60.0, 50.0, 40.0]),
+    output_kind=OutputKind.PROBABILITIES,
+)
 
 
 def _with_contract(source: Path, target: Path, contract: Contract) -> Path:
@@ -57,8 +60,7 @@ def test_probability_model_is_not_softmaxed_twice(rgb_softmax, tmp_path: Path) -
 
 
 def test_quantized_probability_outputs_are_the_dequantized_raw_outputs(dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    contract = Contract(input_shape=(28, 28), class_names=tuple("0123456789"),
-                        output_kind=OutputKind.PROBABILITIES)
+    contract = Contract(input_shape=(28, 28), class_names=tuple("0123456789"), output_kind=OutputKind.PROBABILITIES)
     model = load(_with_contract(dense_artifacts["tflite-int8"].artifact, tmp_path / "p.tflite", contract))
     prediction = model.predict(np.full((3, 28, 28), 40, np.uint8))
     assert prediction.raw.dtype == np.int8
@@ -74,9 +76,11 @@ def test_rgb_per_channel_contract_takes_the_general_path(rgb_softmax, tmp_path: 
 
 def test_per_pixel_standardized_contract_matches_contract_model_input(dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(2)
-    contract = Contract(input_shape=(28, 28), class_names=tuple("0123456789"),
-                        preprocessing=Preprocessing.standardizing(rng.uniform(0, 60, (28, 28)),
-                                                                  rng.uniform(40, 90, (28, 28))))
+    contract = Contract(
+        input_shape=(28, 28),
+        class_names=tuple("0123456789"),
+        preprocessing=Preprocessing.standardizing(rng.uniform(0, 60, (28, 28)), rng.uniform(40, 90, (28, 28))),
+    )
     model = load(_with_contract(dense_artifacts["tflite-int8"].artifact, tmp_path / "s.tflite", contract))
     raw = rng.integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
     expected = quantize(contract.model_input(raw), *model.input_quant)
@@ -104,9 +108,12 @@ def _onnx_identity(path: Path, elem: int, contract: Contract) -> Path:
     import onnx
     from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT)], "cast",
-                              [helper.make_tensor_value_info("x", elem, ["batch", 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])])
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT)],
+        "cast",
+        [helper.make_tensor_value_info("x", elem, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     helper.set_model_props(model, {"edgekit": json.dumps({"contract": contract.to_dict()})})
@@ -116,8 +123,9 @@ def _onnx_identity(path: Path, elem: int, contract: Contract) -> Path:
 
 @pytest.mark.parametrize(("elem", "dtype", "low"), [(2, np.uint8, 0.0), (3, np.int8, -128.0), (1, np.float32, 0.0)])
 def test_onnx_input_dtype_is_read_from_the_model(tmp_path: Path, elem: int, dtype: type, low: float) -> None:
-    contract = Contract(input_shape=(4,), class_names=tuple("wxyz"), preprocessing=Preprocessing.identity(),
-                        input_range=(low, 127.0))
+    contract = Contract(
+        input_shape=(4,), class_names=tuple("wxyz"), preprocessing=Preprocessing.identity(), input_range=(low, 127.0)
+    )
     model = load(_onnx_identity(tmp_path / "cast.onnx", elem, contract))
     assert model.input_dtype == np.dtype(dtype) and model.output_dtype == np.dtype(np.float32)
     assert model.input_shape == (-1, 4)

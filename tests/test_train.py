@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgekit.data.sources import DataSources
 from edgekit.errors import UsageError
 from edgekit.files import sha256_file
 from edgekit.progress import SilentReporter
 from edgekit.train import TrainConfig, train
-from edgekit.data.sources import DataSources
 from edgekit.train.batches import shift_images
 from edgekit.train.plots import pick_grid_indices
 
@@ -29,8 +29,13 @@ def test_cnn_run_learns_well_above_chance(cnn_run) -> None:  # type: ignore[no-u
 
 def test_run_folder_contents_and_manifest(dense_run) -> None:  # type: ignore[no-untyped-def]
     run = dense_run.run_dir
-    assert {p.name for p in run.iterdir()} >= {"model.keras", "manifest.json", "history.json", "curves.png",
-                                                "test-predictions.png"}
+    assert {p.name for p in run.iterdir()} >= {
+        "model.keras",
+        "manifest.json",
+        "history.json",
+        "curves.png",
+        "test-predictions.png",
+    }
     assert not [p for p in run.iterdir() if ".partial" in p.name]
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["kind"] == "edgekit.train" and manifest["model"] == "dense"
@@ -80,8 +85,13 @@ def test_failure_mid_training_leaves_no_finished_run(tiny_dataset, tmp_path: Pat
     run.mkdir()
     (run / "manifest.json").write_text("{}")  # an older finished run in the same folder
     with pytest.raises(KeyboardInterrupt):
-        train(TrainConfig(model="dense", dataset="mnist", epochs=3, max_train_images=100), run,
-              sources=DataSources(preloaded=tiny_dataset), reporter=Boom(), overwrite=True)
+        train(
+            TrainConfig(model="dense", dataset="mnist", epochs=3, max_train_images=100),
+            run,
+            sources=DataSources(preloaded=tiny_dataset),
+            reporter=Boom(),
+            overwrite=True,
+        )
     assert not (run / "manifest.json").exists()
     assert not (run / "model.keras").exists()
     assert list(run.iterdir()) == []

@@ -40,15 +40,27 @@ def _rgb_folder(root: Path) -> Path:
         for i in range(40):
             image = rng.integers(0, 60, size=(16, 16, 3), dtype=np.uint8)
             y, x = rng.integers(0, 9, size=2)
-            image[y:y + 7, x:x + 7, label] = 230
+            image[y : y + 7, x : x + 7, label] = 230
             Image.fromarray(image).save(root / name / f"{i}.png")
     return root
 
 
 def test_cnn_on_an_rgb_folder(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    result = runner.invoke(app, ["train", "--model", "cnn", "--data", str(_rgb_folder(tmp_path / "colours")),
-                                 "--epochs", "12", "--out", str(run)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--model",
+            "cnn",
+            "--data",
+            str(_rgb_folder(tmp_path / "colours")),
+            "--epochs",
+            "12",
+            "--out",
+            str(run),
+        ],
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["contract"]["input_shape"] == [16, 16, 3]
@@ -57,9 +69,9 @@ def test_cnn_on_an_rgb_folder(tmp_path: Path) -> None:
     assert manifest["metrics"]["test_accuracy"] >= 0.9
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--model", "cnn", "--data", "digits-features"], "neither a file or folder"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"), [(["--model", "cnn", "--data", "digits-features"], "neither a file or folder")]
+)
 def test_bad_training_data_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["train", *args, "--out", str(tmp_path / "r"), "--offline"])
     assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output
@@ -67,9 +79,13 @@ def test_bad_training_data_is_one_line(tmp_path: Path, args: list[str], message:
 
 
 def test_cnn_refuses_feature_vectors(tmp_path: Path) -> None:
-    np.savez(tmp_path / "features.npz", x=np.random.default_rng(0).normal(size=(60, 12)).astype(np.float32),
-             y=np.arange(60) % 3)
-    result = runner.invoke(app, ["train", "--model", "cnn", "--data", str(tmp_path / "features.npz"),
-                                 "--out", str(tmp_path / "r")])
+    np.savez(
+        tmp_path / "features.npz",
+        x=np.random.default_rng(0).normal(size=(60, 12)).astype(np.float32),
+        y=np.arange(60) % 3,
+    )
+    result = runner.invoke(
+        app, ["train", "--model", "cnn", "--data", str(tmp_path / "features.npz"), "--out", str(tmp_path / "r")]
+    )
     assert result.exit_code == 2, result.output
     assert "cnn needs images of at least 4x4 pixels" in result.output and "--model dense" in result.output

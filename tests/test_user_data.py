@@ -9,9 +9,7 @@ import pytest
 from PIL import Image
 
 from edgekit.contract import Contract, Preprocessing, mnist_contract
-from edgekit.data import (
-    Dataset, Split, check_trainable, count_overlap, fingerprints, load_data, stratified_subset,
-)
+from edgekit.data import Dataset, Split, check_trainable, count_overlap, fingerprints, load_data, stratified_subset
 from edgekit.errors import DataError, UsageError
 from tests.conftest import write_idx_dataset
 
@@ -80,12 +78,15 @@ def test_class_folders_without_contract_need_one_size(pet_folder: Path) -> None:
         load_data(pet_folder)
 
 
-@pytest.mark.parametrize(("layout", "message"), [
-    ("flat", "holds files but no class subfolders"),
-    ("empty", "is empty"),
-    ("empty-class", "holds no images"),
-    ("broken", "cannot read image .*002.png"),
-])
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ("flat", "holds files but no class subfolders"),
+        ("empty", "is empty"),
+        ("empty-class", "holds no images"),
+        ("broken", "cannot read image .*002.png"),
+    ],
+)
 def test_bad_folders_are_one_clear_error(tmp_path: Path, layout: str, message: str) -> None:
     root = tmp_path / "imgs"
     root.mkdir()
@@ -130,8 +131,13 @@ def test_npz_floats_without_contract_kept_as_they_are(tmp_path: Path) -> None:
 
 def test_npz_train_test_layout(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
-    np.savez(tmp_path / "tt.npz", x_train=rng.integers(0, 256, (100, 28, 28), dtype=np.int64),
-             y_train=np.sort(np.arange(100) % 10), x_test=np.zeros((20, 28, 28), np.uint8), y_test=np.arange(20) % 10)
+    np.savez(
+        tmp_path / "tt.npz",
+        x_train=rng.integers(0, 256, (100, 28, 28), dtype=np.int64),
+        y_train=np.sort(np.arange(100) % 10),
+        x_test=np.zeros((20, 28, 28), np.uint8),
+        y_test=np.arange(20) % 10,
+    )
     ds = load_data(tmp_path / "tt.npz", contract=mnist_contract())
     assert (len(ds.train), len(ds.validation), len(ds.test)) == (90, 10, 20)
     assert np.bincount(ds.validation.labels).tolist() == [1] * 10  # stratified, not the last ten of a sorted set
@@ -146,19 +152,37 @@ def test_idx_folder(tmp_path: Path) -> None:
     assert ds.class_names[9] == "j" and ds.train.images.shape[1:] == (28, 28)
 
 
-@pytest.mark.parametrize(("x", "y", "contract", "message"), [
-    (np.zeros((10, 16, 16, 3), np.uint8), np.arange(10) % 2, GRAY_CONTRACT,
-     r"holds 3-channel images \(16x16x3\); the model takes 1-channel images \(16x16\)"),
-    (np.zeros((10, 16, 16), np.uint8), np.arange(10) % 2, RGB_CONTRACT, "holds 1-channel images .* 3-channel"),
-    (np.zeros((10, 16, 16), np.uint8), np.arange(10) % 3, GRAY_CONTRACT, "label 2 is outside the 2 classes"),
-    (np.full((10, 16, 16), 300, np.int64), np.arange(10) % 2, GRAY_CONTRACT, "integer values 300..300, outside 0..255"),
-    (np.full((10, 16, 16), 300, np.int64), np.arange(10) % 2, None, "outside 0..255"),
-    (np.full((10, 16, 16), 2.5, np.float32), np.arange(10) % 2, None, None),
-    (np.zeros((10, 12, 12), np.uint8), np.arange(10) % 2, GRAY_CONTRACT, "holds 12x12 images; the model takes 16x16"),
-    (np.zeros((10, 16, 16), np.uint8), np.arange(10) % 2 + 0.5, GRAY_CONTRACT, "not class indices"),
-])
-def test_npz_checked_against_the_contract(tmp_path: Path, x: np.ndarray, y: np.ndarray, contract: Contract | None,
-                                          message: str | None) -> None:
+@pytest.mark.parametrize(
+    ("x", "y", "contract", "message"),
+    [
+        (
+            np.zeros((10, 16, 16, 3), np.uint8),
+            np.arange(10) % 2,
+            GRAY_CONTRACT,
+            r"holds 3-channel images \(16x16x3\); the model takes 1-channel images \(16x16\)",
+        ),
+        (np.zeros((10, 16, 16), np.uint8), np.arange(10) % 2, RGB_CONTRACT, "holds 1-channel images .* 3-channel"),
+        (np.zeros((10, 16, 16), np.uint8), np.arange(10) % 3, GRAY_CONTRACT, "label 2 is outside the 2 classes"),
+        (
+            np.full((10, 16, 16), 300, np.int64),
+            np.arange(10) % 2,
+            GRAY_CONTRACT,
+            "integer values 300..300, outside 0..255",
+        ),
+        (np.full((10, 16, 16), 300, np.int64), np.arange(10) % 2, None, "outside 0..255"),
+        (np.full((10, 16, 16), 2.5, np.float32), np.arange(10) % 2, None, None),
+        (
+            np.zeros((10, 12, 12), np.uint8),
+            np.arange(10) % 2,
+            GRAY_CONTRACT,
+            "holds 12x12 images; the model takes 16x16",
+        ),
+        (np.zeros((10, 16, 16), np.uint8), np.arange(10) % 2 + 0.5, GRAY_CONTRACT, "not class indices"),
+    ],
+)
+def test_npz_checked_against_the_contract(
+    tmp_path: Path, x: np.ndarray, y: np.ndarray, contract: Contract | None, message: str | None
+) -> None:
     np.savez(tmp_path / "d.npz", x=x, y=y)
     if message is None:  # floats outside 0..1 without a model: kept, their range recorded
         assert load_data(tmp_path / "d.npz").value_range == (0.0, 255.0)
@@ -170,7 +194,7 @@ def test_npz_checked_against_the_contract(tmp_path: Path, x: np.ndarray, y: np.n
 
 def test_npz_refuses_pickles_and_unknown_keys(tmp_path: Path) -> None:
     np.savez(tmp_path / "p.npz", x=np.array([{"a": 1}], dtype=object), y=np.zeros(1))
-    with pytest.raises(DataError, match="cannot read .* as an .npz"):
+    with pytest.raises(DataError, match=r"cannot read .* as an \.npz"):
         load_data(tmp_path / "p.npz")
     np.savez(tmp_path / "k.npz", images=np.zeros((3, 4)))
     with pytest.raises(DataError, match="holds images") as info:
@@ -199,8 +223,12 @@ def test_digits_builtin_is_real_and_split_deterministically() -> None:
     again = load_data("digits")
     np.testing.assert_array_equal(again.test.images, ds.test.images)
     np.testing.assert_array_equal(again.train.labels, ds.train.labels)
-    digits_contract = Contract(input_shape=(8, 8), class_names=ds.class_names, input_range=(0.0, 16.0),
-                               preprocessing=Preprocessing.scaling(1 / 16, 0))
+    digits_contract = Contract(
+        input_shape=(8, 8),
+        class_names=ds.class_names,
+        input_range=(0.0, 16.0),
+        preprocessing=Preprocessing.scaling(1 / 16, 0),
+    )
     assert load_data("digits", contract=digits_contract).value_range == (0.0, 16.0)
     with pytest.raises(DataError, match="holds 8x8 images; the model takes 28x28"):
         load_data("digits", contract=mnist_contract())
@@ -234,16 +262,20 @@ def test_fingerprints_find_training_images(sample_dataset: Dataset) -> None:
 def _tiny(train: int, val: int, test: int, label: int = 0) -> Dataset:
     def split(n: int) -> Split:
         return Split(np.zeros((n, 4, 4), np.uint8), np.full(n, label))
+
     return Dataset("tiny", ("a", "b"), "npz", "t.npz", True, split(train), split(val), split(test))
 
 
-@pytest.mark.parametrize(("dataset", "message"), [
-    (_tiny(1, 1, 1), "1 training image"),
-    (_tiny(0, 1, 1), "0 training image"),
-    (_tiny(5, 1, 0), "no test images"),
-    (_tiny(5, 0, 1), "no validation images"),
-    (_tiny(5, 1, 1, label=2), "label 2 is outside the 2 classes"),
-])
+@pytest.mark.parametrize(
+    ("dataset", "message"),
+    [
+        (_tiny(1, 1, 1), "1 training image"),
+        (_tiny(0, 1, 1), "0 training image"),
+        (_tiny(5, 1, 0), "no test images"),
+        (_tiny(5, 0, 1), "no validation images"),
+        (_tiny(5, 1, 1, label=2), "label 2 is outside the 2 classes"),
+    ],
+)
 def test_check_trainable_refuses_before_training(dataset: Dataset, message: str) -> None:
     with pytest.raises(DataError, match=message):
         check_trainable(dataset, 2)

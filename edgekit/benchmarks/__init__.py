@@ -5,5 +5,14 @@ from edgekit.benchmarks.core import BenchResult, bench
 from edgekit.benchmarks.gate import Breach, Thresholds, load_thresholds
 from edgekit.benchmarks.results import ArtifactResult, BenchReport, ReferenceResult
 
-__all__ = ["ArtifactResult", "BenchConfig", "BenchReport", "BenchResult", "Breach", "ReferenceResult", "Thresholds",
-           "bench", "load_thresholds"]
+__all__ = [
+    "ArtifactResult",
+    "BenchConfig",
+    "BenchReport",
+    "BenchResult",
+    "Breach",
+    "ReferenceResult",
+    "Thresholds",
+    "bench",
+    "load_thresholds",
+]

@@ -18,7 +18,12 @@ from edgekit.benchmarks.config import BenchConfig
 from edgekit.benchmarks.env import environment, peak_rss_mb
 from edgekit.benchmarks.gate import Breach, GateResult, Thresholds, baseline_summary, evaluate
 from edgekit.benchmarks.measure import (
-    EvaluationSet, Loaded, ReferenceMeasurement, load_for_bench, measure_artifact, measure_reference,
+    EvaluationSet,
+    Loaded,
+    ReferenceMeasurement,
+    load_for_bench,
+    measure_artifact,
+    measure_reference,
 )
 from edgekit.benchmarks.report import render_markdown, write_step_summary
 from edgekit.benchmarks.results import ArtifactResult, BenchReport, ReferenceResult, ReportConfig
@@ -46,8 +51,12 @@ class BenchResult:
         return self.report.gate.breaches
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out_dir": str(self.out_dir), "json": str(self.json_path), "markdown": str(self.markdown_path),
-                "breaches": [b.to_dict() for b in self.breaches]}
+        return {
+            "out_dir": str(self.out_dir),
+            "json": str(self.json_path),
+            "markdown": str(self.markdown_path),
+            "breaches": [b.to_dict() for b in self.breaches],
+        }
 
 
 def find_artifacts(run_dir: Path, wanted: tuple[str, ...]) -> list[Path]:
@@ -119,8 +128,12 @@ def bench(
 def with_size_ratios(rows: Sequence[ArtifactResult]) -> tuple[ArtifactResult, ...]:
     """Each row with its size as a fraction of the same format's float32 artifact (None without one)."""
     float_sizes = {r.format: r.size_bytes for r in rows if r.mode is Quantization.NONE}
-    return tuple(replace(r, size_ratio_vs_float32=round(r.size_bytes / float_sizes[r.format], 4)
-                         if r.format in float_sizes else None) for r in rows)
+    return tuple(
+        replace(
+            r, size_ratio_vs_float32=round(r.size_bytes / float_sizes[r.format], 4) if r.format in float_sizes else None
+        )
+        for r in rows
+    )
 
 
 def _with_int8_speedup(reference: ReferenceResult, rows: Sequence[ArtifactResult], batch: int) -> ReferenceResult:
@@ -132,8 +145,9 @@ def _with_int8_speedup(reference: ReferenceResult, rows: Sequence[ArtifactResult
     return replace(reference, predict_p50_vs_tflite_int8=round(ratio, 1))
 
 
-def _assemble(loaded: Loaded, config: BenchConfig, reference: ReferenceMeasurement,
-              rows: tuple[ArtifactResult, ...]) -> BenchReport:
+def _assemble(
+    loaded: Loaded, config: BenchConfig, reference: ReferenceMeasurement, rows: tuple[ArtifactResult, ...]
+) -> BenchReport:
     """The report before the gate, the plots and the final timings are known."""
     run = loaded.reference.run
     return BenchReport(
@@ -143,8 +157,9 @@ def _assemble(loaded: Loaded, config: BenchConfig, reference: ReferenceMeasureme
         class_names=tuple(loaded.contract.class_names),
         contract=loaded.contract,
         dataset=loaded.dataset,
-        config=ReportConfig(split=config.split, threads=config.threads, batch_sizes=config.batch_sizes,
-                            timing=config.policy),
+        config=ReportConfig(
+            split=config.split, threads=config.threads, batch_sizes=config.batch_sizes, timing=config.policy
+        ),
         environment=environment(config.threads),
         reference=_with_int8_speedup(reference.result, rows, config.smallest_batch),
         artifacts=rows,
@@ -159,8 +174,9 @@ def _gated(report: BenchReport, thresholds: Thresholds, baseline: Baseline | Non
     """The report with every breach of the thresholds (and of the baseline), marked on its rows too."""
     old, old_path = baseline if baseline else (None, None)
     breaches = evaluate(report.artifacts, thresholds, old.artifacts if old else ())
-    gate = GateResult(thresholds=thresholds.active(), baseline=baseline_summary(report.environment, old, old_path),
-                      breaches=breaches)
+    gate = GateResult(
+        thresholds=thresholds.active(), baseline=baseline_summary(report.environment, old, old_path), breaches=breaches
+    )
     rows = tuple(replace(r, breaches=gate.for_artifact(r.name)) for r in report.artifacts)
     return replace(report, artifacts=rows, gate=gate)
 
@@ -175,8 +191,9 @@ def write_report(report: BenchReport, target: Path) -> BenchResult:
     return BenchResult(report, target, json_path, md_path)
 
 
-def _plots(report: BenchReport, evaluation: EvaluationSet, answers: Mapping[str, np.ndarray],
-           target: Path) -> dict[str, str]:
+def _plots(
+    report: BenchReport, evaluation: EvaluationSet, answers: Mapping[str, np.ndarray], target: Path
+) -> dict[str, str]:
     from edgekit.benchmarks import plots
 
     made = {"latency": "latency.png", "accuracy_vs_size": "accuracy-vs-size.png"}

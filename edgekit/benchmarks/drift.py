@@ -33,11 +33,16 @@ class Drift:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "accuracy": self.accuracy, "reference_accuracy": self.reference_accuracy,
-            "accuracy_delta_points": self.accuracy_delta_points, "agreement": self.agreement,
-            "disagreements": self.disagreements, "disagreeing_indices": list(self.disagreeing_indices),
-            "max_abs_prob_diff": self.max_abs_prob_diff, "mean_abs_prob_diff": self.mean_abs_prob_diff,
-            "mean_kl_divergence": self.mean_kl_divergence, "per_class_accuracy": list(self.per_class_accuracy),
+            "accuracy": self.accuracy,
+            "reference_accuracy": self.reference_accuracy,
+            "accuracy_delta_points": self.accuracy_delta_points,
+            "agreement": self.agreement,
+            "disagreements": self.disagreements,
+            "disagreeing_indices": list(self.disagreeing_indices),
+            "max_abs_prob_diff": self.max_abs_prob_diff,
+            "mean_abs_prob_diff": self.mean_abs_prob_diff,
+            "mean_kl_divergence": self.mean_kl_divergence,
+            "per_class_accuracy": list(self.per_class_accuracy),
             "per_class_delta_points": list(self.per_class_delta_points),
             "confusion_matrix": [list(row) for row in self.confusion_matrix],
         }
@@ -45,11 +50,14 @@ class Drift:
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Drift:
         return Drift(
-            accuracy=float(data["accuracy"]), reference_accuracy=float(data["reference_accuracy"]),
-            accuracy_delta_points=float(data["accuracy_delta_points"]), agreement=float(data["agreement"]),
+            accuracy=float(data["accuracy"]),
+            reference_accuracy=float(data["reference_accuracy"]),
+            accuracy_delta_points=float(data["accuracy_delta_points"]),
+            agreement=float(data["agreement"]),
             disagreements=int(data["disagreements"]),
             disagreeing_indices=tuple(int(i) for i in data["disagreeing_indices"]),
-            max_abs_prob_diff=float(data["max_abs_prob_diff"]), mean_abs_prob_diff=float(data["mean_abs_prob_diff"]),
+            max_abs_prob_diff=float(data["max_abs_prob_diff"]),
+            mean_abs_prob_diff=float(data["mean_abs_prob_diff"]),
             mean_kl_divergence=float(data["mean_kl_divergence"]),
             per_class_accuracy=_optional_floats(data["per_class_accuracy"]),
             per_class_delta_points=_optional_floats(data["per_class_delta_points"]),
@@ -84,8 +92,13 @@ def mean_kl_divergence(reference_probs: np.ndarray, artifact_probs: np.ndarray) 
     return float(np.mean(np.sum(p * (np.log(p) - np.log(q)), axis=1)))
 
 
-def drift(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.ndarray,
-          classes: int = 10, output_kind: OutputKind = OutputKind.LOGITS) -> Drift:
+def drift(
+    reference_logits: np.ndarray,
+    artifact_logits: np.ndarray,
+    labels: np.ndarray,
+    classes: int = 10,
+    output_kind: OutputKind = OutputKind.LOGITS,
+) -> Drift:
     """Everything a user needs to know about what conversion changed.
 
     The arguments are the models' outputs, logits or probabilities by ``output_kind``.
@@ -103,11 +116,14 @@ def drift(reference_logits: np.ndarray, artifact_logits: np.ndarray, labels: np.
         disagreeing_indices=tuple(int(i) for i in figures["disagreeing_indices"]),
         max_abs_prob_diff=figures["max_abs_prob_diff"],
         mean_abs_prob_diff=figures["mean_abs_prob_diff"],
-        mean_kl_divergence=mean_kl_divergence(_probabilities(reference_logits, output_kind),
-                                              _probabilities(artifact_logits, output_kind)),
+        mean_kl_divergence=mean_kl_divergence(
+            _probabilities(reference_logits, output_kind), _probabilities(artifact_logits, output_kind)
+        ),
         per_class_accuracy=tuple(art_classes),
-        per_class_delta_points=tuple(None if a is None or r is None else round((a - r) * 100, 4)
-                                     for a, r in zip(art_classes, ref_classes)),
+        per_class_delta_points=tuple(
+            None if a is None or r is None else round((a - r) * 100, 4)
+            for a, r in zip(art_classes, ref_classes, strict=True)
+        ),
         confusion_matrix=tuple(tuple(int(v) for v in row) for row in confusion_matrix(labels, art_pred, classes)),
     )
 

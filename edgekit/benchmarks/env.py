@@ -59,16 +59,28 @@ class Environment:
         return self.cpu_model, self.cpu_cores, self.arch, self.threads
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cpu_model": self.cpu_model, "cpu_cores": self.cpu_cores, "threads": self.threads, "os": self.os,
-                "arch": self.arch, "hostname": self.hostname, "python": self.python, "versions": dict(self.versions)}
+        return {
+            "cpu_model": self.cpu_model,
+            "cpu_cores": self.cpu_cores,
+            "threads": self.threads,
+            "os": self.os,
+            "arch": self.arch,
+            "hostname": self.hostname,
+            "python": self.python,
+            "versions": dict(self.versions),
+        }
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Environment:
         cores, threads = data["cpu_cores"], data["threads"]
         return Environment(
-            cpu_model=str(data["cpu_model"]), cpu_cores=None if cores is None else int(cores),
-            threads=None if threads is None else int(threads), os=str(data["os"]), arch=str(data["arch"]),
-            python=str(data["python"]), hostname=str(data.get("hostname", "")),
+            cpu_model=str(data["cpu_model"]),
+            cpu_cores=None if cores is None else int(cores),
+            threads=None if threads is None else int(threads),
+            os=str(data["os"]),
+            arch=str(data["arch"]),
+            python=str(data["python"]),
+            hostname=str(data.get("hostname", "")),
             versions={str(k): str(v) for k, v in data["versions"].items()},
         )
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import tomllib
 
 from edgekit.benchmarks.latency import smallest_batch
 from edgekit.errors import GateError, UsageError
@@ -37,8 +38,10 @@ class Thresholds:
     def validate(self) -> None:
         for key, value in self.active().items():
             if value < 0 or (key == "min_agreement" and value > 1) or (key == "max_slowdown" and value <= 0):
-                raise UsageError(f"threshold {key} = {value} makes no sense",
-                                 "min_agreement is a fraction in [0, 1]; the others are non-negative")
+                raise UsageError(
+                    f"threshold {key} = {value} makes no sense",
+                    "min_agreement is a fraction in [0, 1]; the others are non-negative",
+                )
 
 
 def load_thresholds(path: Path) -> Thresholds:
@@ -81,8 +84,13 @@ class Breach:
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Breach:
-        return Breach(artifact=str(data["artifact"]), check=str(data["check"]), value=float(data["value"]),
-                      limit=float(data["limit"]), message=str(data["message"]))
+        return Breach(
+            artifact=str(data["artifact"]),
+            check=str(data["check"]),
+            value=float(data["value"]),
+            limit=float(data["limit"]),
+            message=str(data["message"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -99,8 +107,9 @@ class BaselineInfo:
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> BaselineInfo:
-        return BaselineInfo(path=data["path"], created_at=data["created_at"], same_machine=bool(data["same_machine"]),
-                            note=data["note"])
+        return BaselineInfo(
+            path=data["path"], created_at=data["created_at"], same_machine=bool(data["same_machine"]), note=data["note"]
+        )
 
 
 @dataclass(frozen=True)
@@ -119,19 +128,26 @@ class GateResult:
         return tuple(b for b in self.breaches if b.artifact == name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"thresholds": dict(self.thresholds), "baseline": self.baseline.to_dict() if self.baseline else None,
-                "breaches": [b.to_dict() for b in self.breaches], "passed": self.passed}
+        return {
+            "thresholds": dict(self.thresholds),
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+            "breaches": [b.to_dict() for b in self.breaches],
+            "passed": self.passed,
+        }
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> GateResult:
         baseline = data["baseline"]
-        return GateResult(thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
-                          baseline=BaselineInfo.from_dict(baseline) if baseline else None,
-                          breaches=tuple(Breach.from_dict(b) for b in data["breaches"]))
+        return GateResult(
+            thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
+            baseline=BaselineInfo.from_dict(baseline) if baseline else None,
+            breaches=tuple(Breach.from_dict(b) for b in data["breaches"]),
+        )
 
 
-def evaluate(artifacts: Sequence[ArtifactResult], thresholds: Thresholds,
-             baseline: Sequence[ArtifactResult] = ()) -> tuple[Breach, ...]:
+def evaluate(
+    artifacts: Sequence[ArtifactResult], thresholds: Thresholds, baseline: Sequence[ArtifactResult] = ()
+) -> tuple[Breach, ...]:
     """Every breach of the artifacts' rows (and against the baseline's rows); an empty tuple passes."""
     old_rows = {r.name: r for r in baseline}
     breaches: list[Breach] = []
@@ -148,15 +164,35 @@ def _against_reference(row: ArtifactResult, thresholds: Thresholds) -> list[Brea
     name, drift, small = row.name, row.drift, smallest_batch(row.latency)
     drop = -drift.accuracy_delta_points
     if thresholds.max_accuracy_drop is not None and drop > thresholds.max_accuracy_drop:
-        found.append(Breach(name, "max_accuracy_drop", drop, thresholds.max_accuracy_drop,
-                            f"{name}: accuracy {drop:.2f} points below Keras (limit {thresholds.max_accuracy_drop})"))
+        found.append(
+            Breach(
+                name,
+                "max_accuracy_drop",
+                drop,
+                thresholds.max_accuracy_drop,
+                f"{name}: accuracy {drop:.2f} points below Keras (limit {thresholds.max_accuracy_drop})",
+            )
+        )
     if thresholds.min_agreement is not None and drift.agreement < thresholds.min_agreement:
-        found.append(Breach(name, "min_agreement", drift.agreement, thresholds.min_agreement,
-                            f"{name}: top-1 agreement {drift.agreement:.4f} < {thresholds.min_agreement}"))
+        found.append(
+            Breach(
+                name,
+                "min_agreement",
+                drift.agreement,
+                thresholds.min_agreement,
+                f"{name}: top-1 agreement {drift.agreement:.4f} < {thresholds.min_agreement}",
+            )
+        )
     if thresholds.max_latency_ms is not None and small and small.p90_ms > thresholds.max_latency_ms:
-        found.append(Breach(name, "max_latency_ms", small.p90_ms, thresholds.max_latency_ms,
-                            f"{name}: p90 {small.p90_ms:.4f} ms at batch {small.batch_size} > "
-                            f"{thresholds.max_latency_ms} ms"))
+        found.append(
+            Breach(
+                name,
+                "max_latency_ms",
+                small.p90_ms,
+                thresholds.max_latency_ms,
+                f"{name}: p90 {small.p90_ms:.4f} ms at batch {small.batch_size} > {thresholds.max_latency_ms} ms",
+            )
+        )
     return found
 
 
@@ -166,14 +202,28 @@ def _against_baseline(row: ArtifactResult, old: ArtifactResult, thresholds: Thre
     if thresholds.max_slowdown is not None and small and old_small and old_small.p50_ms > 0:
         ratio = small.p50_ms / old_small.p50_ms
         if ratio > thresholds.max_slowdown:
-            found.append(Breach(name, "max_slowdown", ratio, thresholds.max_slowdown,
-                                f"{name}: p50 {ratio:.2f}x the baseline's (limit {thresholds.max_slowdown}x)"))
+            found.append(
+                Breach(
+                    name,
+                    "max_slowdown",
+                    ratio,
+                    thresholds.max_slowdown,
+                    f"{name}: p50 {ratio:.2f}x the baseline's (limit {thresholds.max_slowdown}x)",
+                )
+            )
     if thresholds.max_accuracy_regression is not None:
         regression = (old.drift.accuracy - row.drift.accuracy) * 100
         if regression > thresholds.max_accuracy_regression:
-            found.append(Breach(name, "max_accuracy_regression", regression, thresholds.max_accuracy_regression,
-                                f"{name}: accuracy {regression:.2f} points below the baseline's "
-                                f"(limit {thresholds.max_accuracy_regression})"))
+            found.append(
+                Breach(
+                    name,
+                    "max_accuracy_regression",
+                    regression,
+                    thresholds.max_accuracy_regression,
+                    f"{name}: accuracy {regression:.2f} points below the baseline's "
+                    f"(limit {thresholds.max_accuracy_regression})",
+                )
+            )
     return found
 
 
@@ -186,14 +236,19 @@ def baseline_summary(environment: Environment, baseline: BenchReport | None, pat
         path=str(path) if path else None,
         created_at=baseline.created_at,
         same_machine=same,
-        note=None if same else (
+        note=None
+        if same
+        else (
             "the baseline was measured on another machine (CPU, cores, arch or threads differ): "
-            "latency comparisons are indicative only"),
+            "latency comparisons are indicative only"
+        ),
     )
 
 
 def raise_for_breaches(breaches: Sequence[Breach]) -> None:
     """GateError (exit 3) listing every breach."""
     if breaches:
-        raise GateError(f"{len(breaches)} threshold breach(es): " + "; ".join(b.message for b in breaches),
-                        "see the report's Gate section; exit code 3 means thresholds were breached")
+        raise GateError(
+            f"{len(breaches)} threshold breach(es): " + "; ".join(b.message for b in breaches),
+            "see the report's Gate section; exit code 3 means thresholds were breached",
+        )

@@ -50,9 +50,15 @@ class LatencyStats:
     def from_dict(data: Mapping[str, Any]) -> LatencyStats:
         end_to_end = data.get("end_to_end_p50_ms")
         return LatencyStats(
-            runs=int(data["runs"]), batch_size=int(data["batch_size"]), mean_ms=float(data["mean_ms"]),
-            std_ms=float(data["std_ms"]), min_ms=float(data["min_ms"]), p50_ms=float(data["p50_ms"]),
-            p90_ms=float(data["p90_ms"]), p99_ms=float(data["p99_ms"]), max_ms=float(data["max_ms"]),
+            runs=int(data["runs"]),
+            batch_size=int(data["batch_size"]),
+            mean_ms=float(data["mean_ms"]),
+            std_ms=float(data["std_ms"]),
+            min_ms=float(data["min_ms"]),
+            p50_ms=float(data["p50_ms"]),
+            p90_ms=float(data["p90_ms"]),
+            p99_ms=float(data["p99_ms"]),
+            max_ms=float(data["max_ms"]),
             images_per_second=float(data["images_per_second"]),
             end_to_end_p50_ms=None if end_to_end is None else float(end_to_end),
         )
@@ -90,7 +96,7 @@ def summarize(samples_ns: Sequence[int], batch_size: int) -> LatencyStats:
     ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
     p50 = percentile(ms, 50)
     return LatencyStats(
-        runs=int(len(ms)),
+        runs=len(ms),
         batch_size=batch_size,
         mean_ms=float(ms.mean()),
         std_ms=float(ms.std(ddof=1)) if len(ms) > 1 else 0.0,
@@ -118,7 +124,7 @@ def time_calls(call: Callable[[], object], policy: TimingPolicy) -> list[int]:
         samples.append(t1 - t0)
         elapsed = t1 - started
         n = len(samples)
-        if n >= policy.max_runs or elapsed >= max_ns and n >= 3:
+        if n >= policy.max_runs or (elapsed >= max_ns and n >= 3):
             break
         if n >= policy.min_runs and elapsed >= min_ns:
             break

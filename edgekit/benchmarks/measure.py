@@ -81,18 +81,33 @@ def load_for_bench(run_dir: Path, config: BenchConfig, sources: DataSources, rep
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:
-            reporter.notice("TensorFlow was already running in this process (training): Keras timings use its "
-                            "default thread count; artifact timings use --threads")
+            reporter.notice(
+                "TensorFlow was already running in this process (training): Keras timings use its "
+                "default thread count; artifact timings use --threads"
+            )
     started = time.perf_counter()
     reference = load_reference(run_dir)
     load_ms = (time.perf_counter() - started) * 1e3
     prepared = load_inputs(reference, sources, config.declared or DeclaredContract(), reporter)
     dataset = prepared.dataset
     images = dataset.split(split)
-    info = DatasetInfo(name=dataset.name, source=dataset.source, is_full_dataset=dataset.is_full, split=split,
-                       images=int(len(images.labels)), evaluation_note=prepared.evaluation_note)
-    return Loaded(run_dir=run_dir, reference=reference, load_ms=load_ms, contract=prepared.contract, dataset=info,
-                  images=images.images, labels=images.labels.astype(np.int64))
+    info = DatasetInfo(
+        name=dataset.name,
+        source=dataset.source,
+        is_full_dataset=dataset.is_full,
+        split=split,
+        images=len(images.labels),
+        evaluation_note=prepared.evaluation_note,
+    )
+    return Loaded(
+        run_dir=run_dir,
+        reference=reference,
+        load_ms=load_ms,
+        contract=prepared.contract,
+        dataset=info,
+        images=images.images,
+        labels=images.labels.astype(np.int64),
+    )
 
 
 def measure_reference(loaded: Loaded, config: BenchConfig) -> ReferenceMeasurement:
@@ -109,14 +124,19 @@ def measure_reference(loaded: Loaded, config: BenchConfig) -> ReferenceMeasureme
     predict, call = {}, {}
     for b in config.batch_sizes:
         x = model_input[np.arange(b) % len(model_input)]
-        predict[b] = summarize(time_calls(lambda: reference.model.predict(x, verbose=0), KERAS_POLICY), b)
-        call[b] = summarize(time_calls(lambda: reference.model(x, training=False), KERAS_POLICY), b)
+        predict[b] = summarize(time_calls(lambda x=x: reference.model.predict(x, verbose=0), KERAS_POLICY), b)
+        call[b] = summarize(time_calls(lambda x=x: reference.model(x, training=False), KERAS_POLICY), b)
     result = ReferenceResult(
-        device=describe_device(), file=str(reference.path), size_bytes=reference.path.stat().st_size,
-        load_ms=round(loaded.load_ms, 3), eval_seconds=round(eval_seconds, 4),
+        device=describe_device(),
+        file=str(reference.path),
+        size_bytes=reference.path.stat().st_size,
+        load_ms=round(loaded.load_ms, 3),
+        eval_seconds=round(eval_seconds, 4),
         accuracy=float(np.mean(predicted == loaded.labels)),
         per_class_accuracy=tuple(per_class_accuracy(loaded.labels, predicted, contract.num_classes)),
-        predict_latency=predict, call_latency=call)
+        predict_latency=predict,
+        call_latency=call,
+    )
     return ReferenceMeasurement(result, evaluation)
 
 
@@ -135,20 +155,34 @@ def measure_artifact(path: Path, config: BenchConfig, evaluation: EvaluationSet)
     eval_seconds = time.perf_counter() - started
     latency = _artifact_latency(model, config, evaluation)
     smallest = config.smallest_batch
-    raw_best = _raw_invoke_best_ms(path, model.backend, threads, model.prepare_input(evaluation.batch(smallest)),
-                                   config.policy)
+    raw_best = _raw_invoke_best_ms(
+        path, model.backend, threads, model.prepare_input(evaluation.batch(smallest)), config.policy
+    )
     mode = Quantization(model.metadata.get("mode", "none"))
     result = ArtifactResult(
         name=artifact_name(model.format, mode) if model.metadata.get("mode") else path.stem,
-        format=model.format, mode=mode, file=str(path), size_bytes=path.stat().st_size,
-        backend=model.backend, backend_version=model.backend_version, threads=threads,
-        load_ms=round(load_ms, 3), eval_seconds=round(eval_seconds, 4), latency=latency,
-        drift=drift(evaluation.reference_outputs, prediction.outputs, evaluation.labels,
-                    classes=len(model.class_names), output_kind=evaluation.contract.output_kind),
+        format=model.format,
+        mode=mode,
+        file=str(path),
+        size_bytes=path.stat().st_size,
+        backend=model.backend,
+        backend_version=model.backend_version,
+        threads=threads,
+        load_ms=round(load_ms, 3),
+        eval_seconds=round(eval_seconds, 4),
+        latency=latency,
+        drift=drift(
+            evaluation.reference_outputs,
+            prediction.outputs,
+            evaluation.labels,
+            classes=len(model.class_names),
+            output_kind=evaluation.contract.output_kind,
+        ),
         rss_after_load_mb=after,
         rss_delta_load_mb=round(after - before, 1) if after is not None and before is not None else None,
         raw_invoke_best_ms=raw_best,
-        p50_vs_raw_invoke_best=round(latency[smallest].p50_ms / raw_best, 3) if raw_best else None)
+        p50_vs_raw_invoke_best=round(latency[smallest].p50_ms / raw_best, 3) if raw_best else None,
+    )
     return ArtifactMeasurement(result, prediction.labels)
 
 
@@ -160,13 +194,14 @@ def _artifact_latency(model: Any, config: BenchConfig, evaluation: EvaluationSet
         # the artifact's own cost: one interpreter call on ready input, nothing of edgekit's around it
         stats = summarize(time_calls(model.bound_call(model_input), policy), b)
         # what a caller of Model.predict sees, preprocessing included
-        end_to_end = summarize(time_calls(lambda: model.predict(batch), policy), b)
+        end_to_end = summarize(time_calls(lambda batch=batch: model.predict(batch), policy), b)
         latency[b] = stats.with_end_to_end(end_to_end)
     return latency
 
 
-def _raw_invoke_best_ms(path: Path, backend: str, threads: int | None, model_input: np.ndarray,
-                        policy: TimingPolicy) -> float | None:
+def _raw_invoke_best_ms(
+    path: Path, backend: str, threads: int | None, model_input: np.ndarray, policy: TimingPolicy
+) -> float | None:
     """Best-case bare invoke() of a fresh interpreter of the same backend: the floor for batch-1 latency."""
     from edgekit.runtime.model import TFLITE_BACKENDS
 

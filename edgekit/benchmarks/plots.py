@@ -26,15 +26,17 @@ def latency_plot(report: BenchReport, target: Path) -> None:
     from matplotlib.ticker import FuncFormatter
 
     batch, ref = report.config.smallest_batch, report.reference
-    rows = [("keras model.predict", ref.predict_latency[batch], COLOURS["keras"]),
-            ("keras direct call", ref.call_latency[batch], COLOURS["keras"])]
+    rows = [
+        ("keras model.predict", ref.predict_latency[batch], COLOURS["keras"]),
+        ("keras direct call", ref.call_latency[batch], COLOURS["keras"]),
+    ]
     rows += [(r.name, r.latency[batch], COLOURS[r.format]) for r in report.artifacts]
     p50 = np.array([s.p50_ms for _, s, _ in rows])
     p90 = np.array([s.p90_ms for _, s, _ in rows])
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8))
     y = np.arange(len(rows))
     ax.barh(y, p50, xerr=[np.zeros_like(p50), p90 - p50], capsize=3, color=[c for _, _, c in rows])
-    for i, (median, slow) in enumerate(zip(p50, p90)):
+    for i, (median, slow) in enumerate(zip(p50, p90, strict=True)):
         ax.text(slow * 1.15, i, format_ms(median), va="center", fontsize=9)
     ax.set_yticks(y, [n for n, _, _ in rows], fontsize=10)
     ax.set_xscale("log")
@@ -43,9 +45,12 @@ def latency_plot(report: BenchReport, target: Path) -> None:
     ax.set_xlabel(f"time per call at batch {batch} (log scale): bar = median (p50), whisker = p90")
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
-    present = ["keras"] + list(dict.fromkeys(r.format for r in report.artifacts))
-    ax.legend(handles=[Patch(color=COLOURS[k], label="Keras" if k == "keras" else FORMAT_LABELS[k]) for k in present],
-              loc="lower right", fontsize=9)
+    present = ["keras", *dict.fromkeys(r.format for r in report.artifacts)]
+    ax.legend(
+        handles=[Patch(color=COLOURS[k], label="Keras" if k == "keras" else FORMAT_LABELS[k]) for k in present],
+        loc="lower right",
+        fontsize=9,
+    )
     ax.set_title(f"{report.model}: latency per call, {report.environment.threads or 'default'} thread(s)")
     save_figure(fig, target)
 
@@ -87,14 +92,24 @@ def accuracy_size_plot(report: BenchReport, target: Path) -> None:
     for fmt in dict.fromkeys(r.format for r in rows):
         mine = [i for i, r in enumerate(rows) if r.format is fmt]
         # hollow, larger ONNX squares: a TFLite circle on the same spot stays visible inside
-        style = {"facecolors": "none", "edgecolors": COLOURS[fmt], "linewidths": 2, "s": 110} \
-            if fmt is Format.ONNX else {"color": COLOURS[fmt], "s": 45}
+        style = (
+            {"facecolors": "none", "edgecolors": COLOURS[fmt], "linewidths": 2, "s": 110}
+            if fmt is Format.ONNX
+            else {"color": COLOURS[fmt], "s": 45}
+        )
         ax.scatter(sizes[mine], accuracies[mine], marker=MARKERS[fmt], label=FORMAT_LABELS[fmt], zorder=3, **style)
-    points = [(float(s), float(a), r.name) for s, a, r in zip(sizes, accuracies, rows)]
+    points = [(float(s), float(a), r.name) for s, a, r in zip(sizes, accuracies, rows, strict=True)]
     y_low, y_high = ax.get_ylim()
     for x, y, text in label_groups(points, sizes.max() * 1.3, y_high - y_low):
-        ax.annotate(text, (x, y), xytext=(8, 0), textcoords="offset points", fontsize=9, va="center",
-                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+        ax.annotate(
+            text,
+            (x, y),
+            xytext=(8, 0),
+            textcoords="offset points",
+            fontsize=9,
+            va="center",
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+        )
     ax.yaxis.set_major_formatter(FormatStrFormatter("%.1f"))
     ax.set_xlabel("size on disk (KiB)")
     ax.set_ylabel(f"accuracy on {report.dataset.images:,} {report.dataset.split} images (%)")
@@ -124,16 +139,20 @@ def confusion_diff_plot(row: ArtifactResult, evaluation: EvaluationSet, target: 
     if len(names) <= 20:
         _write_counts(ax, diff, limit)
     long_names = max(map(len, names)) > 3
-    ax.set_xticks(range(len(names)), names, fontsize=10, rotation=45 if long_names else 0,
-                  ha="right" if long_names else "center")
+    ax.set_xticks(
+        range(len(names)), names, fontsize=10, rotation=45 if long_names else 0, ha="right" if long_names else "center"
+    )
     ax.set_yticks(range(len(names)), names, fontsize=10)
     ax.set_xlabel(f"class {row.name} answered", fontsize=11)
     ax.set_ylabel("true class", fontsize=11)
     bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, ticks=MaxNLocator(integer=True))
     bar.set_label(f"images: {row.name} count minus Keras count")
     moved = row.drift.disagreements
-    ax.set_title(f"{row.name} vs Keras: {moved} of {len(evaluation.labels):,} answers changed\n"
-                 "red: more images in the cell than Keras, blue: fewer; outlined: right answers", fontsize=11)
+    ax.set_title(
+        f"{row.name} vs Keras: {moved} of {len(evaluation.labels):,} answers changed\n"
+        "red: more images in the cell than Keras, blue: fewer; outlined: right answers",
+        fontsize=11,
+    )
     save_figure(fig, target)
 
 
@@ -146,25 +165,36 @@ def _draw_cells(ax: Any, classes: int) -> None:
     ax.grid(which="minor", color="white", linewidth=1)
     ax.tick_params(which="minor", length=0)
     for k in range(classes):
-        ax.add_patch(Rectangle((k - 0.44, k - 0.44), 0.88, 0.88, fill=False, edgecolor="#444444", linewidth=1.2,
-                               zorder=3))
+        ax.add_patch(
+            Rectangle((k - 0.44, k - 0.44), 0.88, 0.88, fill=False, edgecolor="#444444", linewidth=1.2, zorder=3)
+        )
 
 
 def _write_counts(ax: Any, diff: np.ndarray, limit: int) -> None:
     """Signed counts on the non-zero cells, white on the dark ones."""
     for (i, j), value in np.ndenumerate(diff):
         if value:
-            ax.text(j, i, f"{value:+d}", ha="center", va="center", fontsize=10,
-                    color="white" if abs(value) > limit / 2 else "black")
+            ax.text(
+                j,
+                i,
+                f"{value:+d}",
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="white" if abs(value) > limit / 2 else "black",
+            )
 
 
-def disagreements_plot(evaluation: EvaluationSet, answers: Mapping[str, np.ndarray], target: Path,
-                       limit: int = 12) -> bool:
+def disagreements_plot(
+    evaluation: EvaluationSet, answers: Mapping[str, np.ndarray], target: Path, limit: int = 12
+) -> bool:
     """Test images where an artifact and Keras disagree, one panel per image; False when there are none."""
     reference = evaluation.reference_predicted
     differs = {name: predicted != reference for name, predicted in answers.items()}
-    indices = sorted({int(i) for mask in differs.values() for i in np.flatnonzero(mask)},
-                     key=lambda i: (-sum(bool(mask[i]) for mask in differs.values()), i))
+    indices = sorted(
+        {int(i) for mask in differs.values() for i in np.flatnonzero(mask)},
+        key=lambda i: (-sum(bool(mask[i]) for mask in differs.values()), i),
+    )
     if not indices:
         return False
     shown = indices[:limit]
@@ -174,16 +204,20 @@ def disagreements_plot(evaluation: EvaluationSet, answers: Mapping[str, np.ndarr
     titles = [_disagreement_title(i, evaluation, answers) for i in shown]
     title_lines = max(t.count("\n") + 1 for t in titles)
     titles = [t + "\n" * (title_lines - 1 - t.count("\n")) for t in titles]  # first lines level with each other
-    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, (2.1 + 0.16 * title_lines) * rows + 0.6),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(2.3 * cols, (2.1 + 0.16 * title_lines) * rows + 0.6), squeeze=False, layout="constrained"
+    )
     fig.get_layout_engine().set(h_pad=0.1)
     for ax in axes.ravel():
         ax.axis("off")
-    for ax, i, title in zip(axes.ravel(), shown, titles):
+    for ax, i, title in zip(axes.ravel(), shown, titles, strict=False):
         ax.imshow(evaluation.images[i], cmap="gray")
         ax.set_title(title, fontsize=8, loc="left")
-    fig.suptitle(f"Images where an artifact answers differently from Keras: {len(shown)} of {len(indices)}, "
-                 "those most artifacts disagree on first", fontsize=10)
+    fig.suptitle(
+        f"Images where an artifact answers differently from Keras: {len(shown)} of {len(indices)}, "
+        "those most artifacts disagree on first",
+        fontsize=10,
+    )
     save_figure(fig, target)
     return True
 
@@ -202,6 +236,7 @@ def _disagreement_title(index: int, evaluation: EvaluationSet, answers: Mapping[
 
     lines = [f"#{index}, true {names[true]}", f"Keras: {verdict(keras)}"]
     for answer, artifacts in sorted(by_answer.items()):
-        lines += textwrap.wrap(f"→ {verdict(answer)}: {', '.join(artifacts)}", width=32, subsequent_indent="    ",
-                               break_on_hyphens=False)
+        lines += textwrap.wrap(
+            f"→ {verdict(answer)}: {', '.join(artifacts)}", width=32, subsequent_indent="    ", break_on_hyphens=False
+        )
     return "\n".join(lines)

@@ -23,8 +23,14 @@ def _row(cells: list[str]) -> str:
 
 def render_markdown(report: BenchReport) -> str:
     """The Markdown report: one row per artifact, then drift, per-class, gate and environment sections."""
-    return "\n".join(_summary(report) + _artifact_table(report) + _drift_section(report)
-                     + _per_class_section(report) + _gate_section(report) + _environment_section(report))
+    return "\n".join(
+        _summary(report)
+        + _artifact_table(report)
+        + _drift_section(report)
+        + _per_class_section(report)
+        + _gate_section(report)
+        + _environment_section(report)
+    )
 
 
 def _summary(report: BenchReport) -> list[str]:
@@ -38,7 +44,8 @@ def _summary(report: BenchReport) -> list[str]:
         f"Keras reference on {ref.device}: accuracy {ref.accuracy:.2%}; `model.predict` p50 "
         + ", ".join(f"{_ms(ref.predict_latency[b].p50_ms)} (batch {b})" for b in batches)
         + "; direct call p50 "
-        + ", ".join(f"{_ms(ref.call_latency[b].p50_ms)} (batch {b})" for b in batches) + "."
+        + ", ".join(f"{_ms(ref.call_latency[b].p50_ms)} (batch {b})" for b in batches)
+        + "."
         + (f" `model.predict` takes {speedup:,}x as long as tflite-int8 at batch {small}." if speedup else ""),
         "",
         "Latency is one interpreter call on ready input (set_tensor + invoke + get_tensor, or session.run); "
@@ -49,15 +56,37 @@ def _summary(report: BenchReport) -> list[str]:
 
 def _artifact_table(report: BenchReport) -> list[str]:
     batches, small = report.config.batch_sizes, report.config.smallest_batch
-    header = ["artifact", "format", "mode", "size", "vs f32", "accuracy", "Δ acc (pts)", "agreement",
-              f"p50 b{small}", f"p90 b{small}"] + [f"img/s b{b}" for b in batches] + ["backend", "gate"]
+    header = (
+        [
+            "artifact",
+            "format",
+            "mode",
+            "size",
+            "vs f32",
+            "accuracy",
+            "Δ acc (pts)",
+            "agreement",
+            f"p50 b{small}",
+            f"p90 b{small}",
+        ]
+        + [f"img/s b{b}" for b in batches]
+        + ["backend", "gate"]
+    )
     lines = [_row(header), "|" + "---|" * len(header)]
     for row in report.artifacts:
         d, s = row.drift, row.latency.get(small)
-        cells = [f"`{row.name}`", row.format.value, row.mode.value, f"{row.size_bytes / 1024:,.0f} KiB",
-                 f"{row.size_ratio_vs_float32:.2f}x" if row.size_ratio_vs_float32 else "-",
-                 f"{d.accuracy:.2%}", f"{d.accuracy_delta_points:+.2f}", f"{d.agreement:.2%}",
-                 _ms(s.p50_ms) if s else "-", _ms(s.p90_ms) if s else "-"]
+        cells = [
+            f"`{row.name}`",
+            row.format.value,
+            row.mode.value,
+            f"{row.size_bytes / 1024:,.0f} KiB",
+            f"{row.size_ratio_vs_float32:.2f}x" if row.size_ratio_vs_float32 else "-",
+            f"{d.accuracy:.2%}",
+            f"{d.accuracy_delta_points:+.2f}",
+            f"{d.agreement:.2%}",
+            _ms(s.p50_ms) if s else "-",
+            _ms(s.p90_ms) if s else "-",
+        ]
         cells += [_images_per_second(row.latency.get(b)) for b in batches]
         cells += [f"{row.backend} {row.backend_version or ''}".strip(), _gate_cell(row)]
         lines.append(_row(cells))
@@ -73,23 +102,35 @@ def _gate_cell(row: ArtifactResult) -> str:
 
 
 def _drift_section(report: BenchReport) -> list[str]:
-    lines = ["", "## Drift against the Keras reference", "",
-             "| artifact | disagreements | max abs Δp | mean abs Δp | mean KL (nats) | p50 / best raw invoke |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Drift against the Keras reference",
+        "",
+        "| artifact | disagreements | max abs Δp | mean abs Δp | mean KL (nats) | p50 / best raw invoke |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in report.artifacts:
         d, ratio = row.drift, row.p50_vs_raw_invoke_best
         shown = ", ".join(str(i) for i in d.disagreeing_indices[:10]) + (" …" if d.disagreements > 10 else "")
-        lines.append(f"| `{row.name}` | {d.disagreements}{f' ({shown})' if shown else ''} | "
-                     f"{d.max_abs_prob_diff:.2e} | {d.mean_abs_prob_diff:.2e} | {d.mean_kl_divergence:.2e} | "
-                     f"{f'{ratio:.2f}x' if ratio else '-'} |")
+        lines.append(
+            f"| `{row.name}` | {d.disagreements}{f' ({shown})' if shown else ''} | "
+            f"{d.max_abs_prob_diff:.2e} | {d.mean_abs_prob_diff:.2e} | {d.mean_kl_divergence:.2e} | "
+            f"{f'{ratio:.2f}x' if ratio else '-'} |"
+        )
     return lines
 
 
 def _per_class_section(report: BenchReport) -> list[str]:
     names = report.class_names
     keras = ["-" if a is None else f"{a:.1%}" for a in report.reference.per_class_accuracy]
-    lines = ["", "## Per-class accuracy delta (points vs Keras)", "",
-             _row(["artifact", *names]), "|---|" + "---|" * len(names), _row(["keras (accuracy)", *keras])]
+    lines = [
+        "",
+        "## Per-class accuracy delta (points vs Keras)",
+        "",
+        _row(["artifact", *names]),
+        "|---|" + "---|" * len(names),
+        _row(["keras (accuracy)", *keras]),
+    ]
     for row in report.artifacts:
         deltas = ["-" if v is None else f"{v:+.1f}" for v in row.drift.per_class_delta_points]
         lines.append(_row([f"`{row.name}`", *deltas]))
@@ -100,21 +141,28 @@ def _gate_section(report: BenchReport) -> list[str]:
     gate = report.gate
     lines = ["", "## Gate", ""]
     if not gate.thresholds:
-        return lines + ["No thresholds set."]
+        return [*lines, "No thresholds set."]
     lines.append("Thresholds: " + ", ".join(f"`{k}` = {v}" for k, v in gate.thresholds.items()) + ".")
     if gate.baseline:
-        lines.append(f"Baseline: {gate.baseline.path} ({gate.baseline.created_at}). "
-                     + (gate.baseline.note or "Same machine."))
+        lines.append(
+            f"Baseline: {gate.baseline.path} ({gate.baseline.created_at}). " + (gate.baseline.note or "Same machine.")
+        )
     lines.append("")
     return lines + ([f"- ❌ {b.message}" for b in gate.breaches] or ["✅ all thresholds met."])
 
 
 def _environment_section(report: BenchReport) -> list[str]:
     env = report.environment
-    lines = ["", "## Environment", "",
-             f"{env.cpu_model}, {env.cpu_cores} cores, {env.threads} thread(s) per interpreter, "
-             f"{env.os} {env.arch}, Python {env.python}; peak RSS {report.peak_rss_mb} MiB.", "",
-             "Versions: " + ", ".join(f"{k} {v}" for k, v in env.versions.items()) + ".", ""]
+    lines = [
+        "",
+        "## Environment",
+        "",
+        f"{env.cpu_model}, {env.cpu_cores} cores, {env.threads} thread(s) per interpreter, "
+        f"{env.os} {env.arch}, Python {env.python}; peak RSS {report.peak_rss_mb} MiB.",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in env.versions.items()) + ".",
+        "",
+    ]
     if report.plots:
         lines += ["Plots: " + ", ".join(f"[{k}]({v})" for k, v in report.plots.items()) + ".", ""]
     return lines
@@ -143,5 +191,7 @@ def load_report(path: Path) -> BenchReport:
     try:
         return BenchReport.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError, ModelError) as exc:
-        raise UsageError(f"{path} is not an edgekit bench report (schema version {SCHEMA_VERSION}) this edgekit "
-                         f"reads: {type(exc).__name__} {exc}") from None
+        raise UsageError(
+            f"{path} is not an edgekit bench report (schema version {SCHEMA_VERSION}) this edgekit "
+            f"reads: {type(exc).__name__} {exc}"
+        ) from None

@@ -52,13 +52,23 @@ class ArtifactResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "format": self.format.value, "mode": self.mode.value, "file": self.file,
-            "size_bytes": self.size_bytes, "size_ratio_vs_float32": self.size_ratio_vs_float32,
-            "backend": self.backend, "backend_version": self.backend_version, "threads": self.threads,
-            "load_ms": self.load_ms, "rss_after_load_mb": self.rss_after_load_mb,
-            "rss_delta_load_mb": self.rss_delta_load_mb, "eval_seconds": self.eval_seconds,
-            "latency": latencies_to_dict(self.latency), "raw_invoke_best_ms": self.raw_invoke_best_ms,
-            "p50_vs_raw_invoke_best": self.p50_vs_raw_invoke_best, "drift": self.drift.to_dict(),
+            "name": self.name,
+            "format": self.format.value,
+            "mode": self.mode.value,
+            "file": self.file,
+            "size_bytes": self.size_bytes,
+            "size_ratio_vs_float32": self.size_ratio_vs_float32,
+            "backend": self.backend,
+            "backend_version": self.backend_version,
+            "threads": self.threads,
+            "load_ms": self.load_ms,
+            "rss_after_load_mb": self.rss_after_load_mb,
+            "rss_delta_load_mb": self.rss_delta_load_mb,
+            "eval_seconds": self.eval_seconds,
+            "latency": latencies_to_dict(self.latency),
+            "raw_invoke_best_ms": self.raw_invoke_best_ms,
+            "p50_vs_raw_invoke_best": self.p50_vs_raw_invoke_best,
+            "drift": self.drift.to_dict(),
             "breaches": [b.to_dict() for b in self.breaches],
         }
 
@@ -66,11 +76,18 @@ class ArtifactResult:
     def from_dict(data: Mapping[str, Any]) -> ArtifactResult:
         threads = data["threads"]
         return ArtifactResult(
-            name=str(data["name"]), format=Format(data["format"]), mode=Quantization(data["mode"]),
-            file=str(data["file"]), size_bytes=int(data["size_bytes"]), backend=str(data["backend"]),
-            backend_version=data["backend_version"], threads=None if threads is None else int(threads),
-            load_ms=float(data["load_ms"]), eval_seconds=float(data["eval_seconds"]),
-            latency=latencies_from_dict(data["latency"]), drift=Drift.from_dict(data["drift"]),
+            name=str(data["name"]),
+            format=Format(data["format"]),
+            mode=Quantization(data["mode"]),
+            file=str(data["file"]),
+            size_bytes=int(data["size_bytes"]),
+            backend=str(data["backend"]),
+            backend_version=data["backend_version"],
+            threads=None if threads is None else int(threads),
+            load_ms=float(data["load_ms"]),
+            eval_seconds=float(data["eval_seconds"]),
+            latency=latencies_from_dict(data["latency"]),
+            drift=Drift.from_dict(data["drift"]),
             size_ratio_vs_float32=_optional_float(data["size_ratio_vs_float32"]),
             rss_after_load_mb=_optional_float(data["rss_after_load_mb"]),
             rss_delta_load_mb=_optional_float(data.get("rss_delta_load_mb")),
@@ -98,11 +115,18 @@ class ReferenceResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = {
-            "name": self.name, "device": self.device, "file": self.file, "size_bytes": self.size_bytes,
-            "load_ms": self.load_ms, "eval_seconds": self.eval_seconds, "accuracy": self.accuracy,
+            "name": self.name,
+            "device": self.device,
+            "file": self.file,
+            "size_bytes": self.size_bytes,
+            "load_ms": self.load_ms,
+            "eval_seconds": self.eval_seconds,
+            "accuracy": self.accuracy,
             "per_class_accuracy": list(self.per_class_accuracy),
-            "latency": {"predict": latencies_to_dict(self.predict_latency),
-                        "call": latencies_to_dict(self.call_latency)},
+            "latency": {
+                "predict": latencies_to_dict(self.predict_latency),
+                "call": latencies_to_dict(self.call_latency),
+            },
         }
         if self.predict_p50_vs_tflite_int8 is not None:
             data["predict_p50_vs_tflite_int8"] = self.predict_p50_vs_tflite_int8
@@ -111,8 +135,11 @@ class ReferenceResult:
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> ReferenceResult:
         return ReferenceResult(
-            device=str(data["device"]), file=str(data["file"]), size_bytes=int(data["size_bytes"]),
-            load_ms=float(data["load_ms"]), eval_seconds=float(data["eval_seconds"]),
+            device=str(data["device"]),
+            file=str(data["file"]),
+            size_bytes=int(data["size_bytes"]),
+            load_ms=float(data["load_ms"]),
+            eval_seconds=float(data["eval_seconds"]),
             accuracy=float(data["accuracy"]),
             per_class_accuracy=tuple(_optional_float(a) for a in data["per_class_accuracy"]),
             predict_latency=latencies_from_dict(data["latency"]["predict"]),
@@ -134,14 +161,25 @@ class DatasetInfo:
     evaluation_note: str | None = None  # e.g. the evaluation images overlap the training images
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "source": self.source, "is_full_dataset": self.is_full_dataset,
-                "split": self.split, "images": self.images, "evaluation_note": self.evaluation_note}
+        return {
+            "name": self.name,
+            "source": self.source,
+            "is_full_dataset": self.is_full_dataset,
+            "split": self.split,
+            "images": self.images,
+            "evaluation_note": self.evaluation_note,
+        }
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> DatasetInfo:
-        return DatasetInfo(name=str(data["name"]), source=str(data["source"]),
-                           is_full_dataset=bool(data["is_full_dataset"]), split=str(data["split"]),
-                           images=int(data["images"]), evaluation_note=data.get("evaluation_note"))
+        return DatasetInfo(
+            name=str(data["name"]),
+            source=str(data["source"]),
+            is_full_dataset=bool(data["is_full_dataset"]),
+            split=str(data["split"]),
+            images=int(data["images"]),
+            evaluation_note=data.get("evaluation_note"),
+        )
 
 
 @dataclass(frozen=True)
@@ -159,18 +197,32 @@ class ReportConfig:
 
     def to_dict(self) -> dict[str, Any]:
         t = self.timing
-        return {"split": self.split, "threads": self.threads, "batch_sizes": list(self.batch_sizes),
-                "timing": {"warmup_runs": t.warmup_runs, "min_runs": t.min_runs, "min_seconds": t.min_seconds,
-                           "max_seconds": t.max_seconds}}
+        return {
+            "split": self.split,
+            "threads": self.threads,
+            "batch_sizes": list(self.batch_sizes),
+            "timing": {
+                "warmup_runs": t.warmup_runs,
+                "min_runs": t.min_runs,
+                "min_seconds": t.min_seconds,
+                "max_seconds": t.max_seconds,
+            },
+        }
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> ReportConfig:
         t, threads = data["timing"], data["threads"]
         return ReportConfig(
-            split=str(data["split"]), threads=None if threads is None else int(threads),
+            split=str(data["split"]),
+            threads=None if threads is None else int(threads),
             batch_sizes=tuple(int(b) for b in data["batch_sizes"]),
-            timing=TimingPolicy(warmup_runs=int(t["warmup_runs"]), min_runs=int(t["min_runs"]),
-                                min_seconds=float(t["min_seconds"]), max_seconds=float(t["max_seconds"])))
+            timing=TimingPolicy(
+                warmup_runs=int(t["warmup_runs"]),
+                min_runs=int(t["min_runs"]),
+                min_seconds=float(t["min_seconds"]),
+                max_seconds=float(t["max_seconds"]),
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -198,15 +250,22 @@ class BenchReport:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "schema": SCHEMA_KIND, "schema_version": SCHEMA_VERSION, "created_at": self.created_at,
-            "run_dir": self.run_dir, "model": self.model, "class_names": list(self.class_names),
+            "schema": SCHEMA_KIND,
+            "schema_version": SCHEMA_VERSION,
+            "created_at": self.created_at,
+            "run_dir": self.run_dir,
+            "model": self.model,
+            "class_names": list(self.class_names),
         }
         if self.contract is not None:
             data["contract"] = self.contract.to_dict()
         data |= {
-            "dataset": self.dataset.to_dict(), "config": self.config.to_dict(),
-            "environment": self.environment.to_dict(), "reference": self.reference.to_dict(),
-            "artifacts": [r.to_dict() for r in self.artifacts], "evaluation_seconds": self.evaluation_seconds,
+            "dataset": self.dataset.to_dict(),
+            "config": self.config.to_dict(),
+            "environment": self.environment.to_dict(),
+            "reference": self.reference.to_dict(),
+            "artifacts": [r.to_dict() for r in self.artifacts],
+            "evaluation_seconds": self.evaluation_seconds,
             "gate": self.gate.to_dict(),
         }
         if self.plots:
@@ -221,13 +280,19 @@ class BenchReport:
         if data.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
             raise ValueError(f"schema version {data.get('schema_version')!r}")
         return BenchReport(
-            created_at=str(data["created_at"]), run_dir=str(data["run_dir"]), model=str(data["model"]),
-            class_names=tuple(str(n) for n in data["class_names"]), dataset=DatasetInfo.from_dict(data["dataset"]),
-            config=ReportConfig.from_dict(data["config"]), environment=Environment.from_dict(data["environment"]),
+            created_at=str(data["created_at"]),
+            run_dir=str(data["run_dir"]),
+            model=str(data["model"]),
+            class_names=tuple(str(n) for n in data["class_names"]),
+            dataset=DatasetInfo.from_dict(data["dataset"]),
+            config=ReportConfig.from_dict(data["config"]),
+            environment=Environment.from_dict(data["environment"]),
             reference=ReferenceResult.from_dict(data["reference"]),
             artifacts=tuple(ArtifactResult.from_dict(r) for r in data["artifacts"]),
-            evaluation_seconds=float(data["evaluation_seconds"]), gate=GateResult.from_dict(data["gate"]),
-            peak_rss_mb=float(data["peak_rss_mb"]), total_seconds=float(data["total_seconds"]),
+            evaluation_seconds=float(data["evaluation_seconds"]),
+            gate=GateResult.from_dict(data["gate"]),
+            peak_rss_mb=float(data["peak_rss_mb"]),
+            total_seconds=float(data["total_seconds"]),
             contract=Contract.from_dict(data["contract"]) if data.get("contract") else None,
             plots={str(k): str(v) for k, v in (data.get("plots") or {}).items()},
         )

@@ -69,14 +69,13 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
-                                          help="Show edgekit's version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show edgekit's version and exit.")
+    ] = False,
 ) -> None:
     from edgekit.tensorflow_import import show_loading_with
 
     show_loading_with(loading_status)
-
-
 
 
 def main() -> None:

@@ -39,8 +39,10 @@ from edgekit.models import MODELS
 @handles_errors
 def bench(
     run_dir: Annotated[Path, typer.Argument(help="Run folder with model.keras and artifacts/.")],
-    artifacts: Annotated[str | None, typer.Option(help="Comma-separated artifact names (tflite-int8) or paths. "
-                                                  "Default: every artifact of the run.")] = None,
+    artifacts: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated artifact names (tflite-int8) or paths. Default: every artifact of the run."),
+    ] = None,
     dataset_split: Annotated[str, typer.Option(help="Split to evaluate: test, validation or train.")] = "test",
     threads: Threads = 1,
     batch_sizes: BatchSizes = "1,32",
@@ -52,12 +54,18 @@ def bench(
     max_latency_ms: MaxLatency = None,
     baseline: Annotated[Path | None, typer.Option(help="An earlier report.json to compare with.")] = None,
     max_slowdown: Annotated[float | None, typer.Option(help=GATE_HELP + "p50 ratio to the baseline's.")] = None,
-    max_accuracy_regression: Annotated[float | None, typer.Option(
-        help=GATE_HELP + "points an artifact may fall below the baseline's accuracy.")] = None,
+    max_accuracy_regression: Annotated[
+        float | None, typer.Option(help=GATE_HELP + "points an artifact may fall below the baseline's accuracy.")
+    ] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots beside the report.")] = True,
     data: DataOption = None,
-    scale: ScaleOption = None, offset: OffsetOption = None, mean: MeanOption = None, std: StdOption = None,
-    outputs: OutputsOption = None, class_names: ClassNamesOption = None, contract: ContractOption = None,
+    scale: ScaleOption = None,
+    offset: OffsetOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
+    outputs: OutputsOption = None,
+    class_names: ClassNamesOption = None,
+    contract: ContractOption = None,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
@@ -67,21 +75,38 @@ def bench(
     from edgekit.benchmarks.gate import raise_for_breaches
     from edgekit.benchmarks.latency import TimingPolicy
     from edgekit.benchmarks.report import load_report
-    limits = opts.thresholds(thresholds_file, max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement,
-                         max_latency_ms=max_latency_ms, max_slowdown=max_slowdown,
-                         max_accuracy_regression=max_accuracy_regression)
+
+    limits = opts.thresholds(
+        thresholds_file,
+        max_accuracy_drop=max_accuracy_drop,
+        min_agreement=min_agreement,
+        max_latency_ms=max_latency_ms,
+        max_slowdown=max_slowdown,
+        max_accuracy_regression=max_accuracy_regression,
+    )
     from edgekit.convert import DataSources
 
-    declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std,
-                             class_names=class_names)
-    config = BenchConfig(split=dataset_split, threads=threads, batch_sizes=opts.batch_sizes(batch_sizes),
-                         artifacts=tuple(opts.csv(artifacts, "--artifacts")) if artifacts else (),
-                         policy=TimingPolicy(min_seconds=min_time), plots=plots, out_dir=out_dir, declared=declared)
+    declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names)
+    config = BenchConfig(
+        split=dataset_split,
+        threads=threads,
+        batch_sizes=opts.batch_sizes(batch_sizes),
+        artifacts=tuple(opts.csv(artifacts, "--artifacts")) if artifacts else (),
+        policy=TimingPolicy(min_seconds=min_time),
+        plots=plots,
+        out_dir=out_dir,
+        declared=declared,
+    )
     config.validate()
     baseline_pair = (load_report(baseline), baseline) if baseline else None
-    result = run_bench(run_dir, config, thresholds=limits, baseline=baseline_pair,
-                       sources=DataSources(data=data, data_dir=data_dir, offline=offline or None),
-                       reporter=RichReporter())
+    result = run_bench(
+        run_dir,
+        config,
+        thresholds=limits,
+        baseline=baseline_pair,
+        sources=DataSources(data=data, data_dir=data_dir, offline=offline or None),
+        reporter=RichReporter(),
+    )
     print_bench(result.report)
     out.print(escape(f"report: {result.markdown_path} (and {result.json_path.name}, plots) in {result.out_dir}"))
     raise_for_breaches(list(result.breaches))
@@ -92,10 +117,18 @@ def bench(
 def run(
     models: Annotated[str, typer.Option(help=f"Comma-separated models: {', '.join(MODELS)}.")] = ",".join(MODELS),
     dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Dataset.")] = DatasetName.MNIST,
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for every run, artifact and report.")] = DEFAULT_RUNS,
-    force: Annotated[bool, typer.Option(help="Redo training and conversions even when their inputs are unchanged.")] = False,
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs for every model (default: each model's own).")] = None,
-    max_train_images: Annotated[int | None, typer.Option(help="Use only the first N training images (quick runs).")] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for every run, artifact and report.")
+    ] = DEFAULT_RUNS,
+    force: Annotated[
+        bool, typer.Option(help="Redo training and conversions even when their inputs are unchanged.")
+    ] = False,
+    epochs: Annotated[
+        int | None, typer.Option(help="Maximum epochs for every model (default: each model's own).")
+    ] = None,
+    max_train_images: Annotated[
+        int | None, typer.Option(help="Use only the first N training images (quick runs).")
+    ] = None,
     calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
     threads: Threads = 1,
     batch_sizes: BatchSizes = "1,32",
@@ -115,19 +148,35 @@ def run(
     from edgekit.convert import ConvertOptions, DataSources
     from edgekit.pipeline import PipelineConfig, run_pipeline
 
-    limits = opts.thresholds(thresholds_file, max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement,
-                             max_latency_ms=max_latency_ms)
+    limits = opts.thresholds(
+        thresholds_file, max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement, max_latency_ms=max_latency_ms
+    )
     config = PipelineConfig(
-        models=tuple(opts.csv(models, "--models")), dataset=dataset.value, force=force, epochs=epochs, max_train_images=max_train_images,
+        models=tuple(opts.csv(models, "--models")),
+        dataset=dataset.value,
+        force=force,
+        epochs=epochs,
+        max_train_images=max_train_images,
         convert=ConvertOptions(calibration_samples=calibration_samples),
-        bench=BenchConfig(threads=threads, batch_sizes=opts.batch_sizes(batch_sizes),
-                          policy=TimingPolicy(min_seconds=min_time)))
-    result = run_pipeline(config, out_dir, thresholds=limits,
-                          sources=DataSources(data_dir=data_dir, offline=offline or None), reporter=RichReporter())
+        bench=BenchConfig(
+            threads=threads, batch_sizes=opts.batch_sizes(batch_sizes), policy=TimingPolicy(min_seconds=min_time)
+        ),
+    )
+    result = run_pipeline(
+        config,
+        out_dir,
+        thresholds=limits,
+        sources=DataSources(data_dir=data_dir, offline=offline or None),
+        reporter=RichReporter(),
+    )
     for outcome in result.outcomes:
         print_bench(outcome.bench.report)
-    out.print(escape(f"done in {result.seconds:.0f} s. Report: {result.summary_markdown} "
-                     f"(per model: {', '.join(str(o.bench.markdown_path) for o in result.outcomes)})"))
+    out.print(
+        escape(
+            f"done in {result.seconds:.0f} s. Report: {result.summary_markdown} "
+            f"(per model: {', '.join(str(o.bench.markdown_path) for o in result.outcomes)})"
+        )
+    )
     if parity_check:
         result.raise_for_parity()
     raise_for_breaches(result.breaches)

@@ -26,53 +26,83 @@ from edgekit.errors import UsageError
 from edgekit.formats import FormatChoice, QuantizeChoice
 from edgekit.layout import RunsLayout
 
+ALL_FORMATS = FormatChoice("all")
+ALL_MODES = QuantizeChoice("all")
+
 
 @app.command()
 @handles_errors
 def convert(
-    source: Annotated[Path | None, typer.Argument(
-        help="A run folder from `edgekit train`, a .keras or legacy .h5 file, or a TensorFlow SavedModel folder.",
-        metavar="MODEL", show_default=False)] = None,
-    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = FormatChoice("all"),  # type: ignore[valid-type]
-    quantize: Annotated[QuantizeChoice, typer.Option(  # type: ignore[valid-type]
-        "--quantize", "-q", help="none (float32), float16 (TFLite), dynamic (int8 weights), int8 (full integer, "
-        "calibrated), or all that the format can do.")] = QuantizeChoice("all"),
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A run folder from `edgekit train`, a .keras or legacy .h5 file, or a TensorFlow SavedModel folder.",
+            metavar="MODEL",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = ALL_FORMATS,  # type: ignore[valid-type]
+    quantize: Annotated[
+        QuantizeChoice,
+        typer.Option(  # type: ignore[valid-type]
+            "--quantize",
+            "-q",
+            help="none (float32), float16 (TFLite), dynamic (int8 weights), int8 (full integer, "
+            "calibrated), or all that the format can do.",
+        ),
+    ] = ALL_MODES,
     calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
     parity_samples: Annotated[int, typer.Option(help="Held-out test images for the parity check.")] = 500,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Artifact folder. Default: artifacts/ in the "
-                                                 "run folder, or beside the model.")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Artifact folder. Default: artifacts/ in the run folder, or beside the model."
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace artifacts that already exist.")] = False,
-    parity_check: Annotated[bool, typer.Option(help="Exit 1 when an artifact falls outside its parity band "
-                                               "(the artifact is still written).")] = True,
-    onnx_dynamic_ops: Annotated[str, typer.Option(
-        help="ONNX dynamic: matmul (MatMul/Gemm only) or all (convolutions too: ConvInteger, slow on CPU). "
-        "Activations are quantized per row (per image), never per batch.")] = "matmul",
+    parity_check: Annotated[
+        bool,
+        typer.Option(help="Exit 1 when an artifact falls outside its parity band (the artifact is still written)."),
+    ] = True,
+    onnx_dynamic_ops: Annotated[
+        str,
+        typer.Option(
+            help="ONNX dynamic: matmul (MatMul/Gemm only) or all (convolutions too: ConvInteger, slow on CPU). "
+            "Activations are quantized per row (per image), never per batch."
+        ),
+    ] = "matmul",
     data: DataOption = None,
-    calibration_data: Annotated[str | None, typer.Option(
-        help="Calibrate int8 on these images instead (same forms as --data).")] = None,
-    scale: ScaleOption = None, offset: OffsetOption = None, mean: MeanOption = None, std: StdOption = None,
-    outputs: OutputsOption = None, class_names: ClassNamesOption = None, contract: ContractOption = None,
+    calibration_data: Annotated[
+        str | None, typer.Option(help="Calibrate int8 on these images instead (same forms as --data).")
+    ] = None,
+    scale: ScaleOption = None,
+    offset: OffsetOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
+    outputs: OutputsOption = None,
+    class_names: ClassNamesOption = None,
+    contract: ContractOption = None,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
     """Convert a model to TFLite / ONNX, with a JSON sidecar and a parity check per artifact."""
-    from edgekit.convert import (
-        ConvertOptions,
-        DataSources,
-        convert_all,
-        raise_for_parity,
-    )
+    from edgekit.convert import ConvertOptions, DataSources, convert_all, raise_for_parity
     from edgekit.formats import expand
 
     if source is None:
         raise _no_model()
-    declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std,
-                             class_names=class_names)
-    options = ConvertOptions(calibration_samples=calibration_samples, parity_samples=parity_samples,
-                             overwrite=overwrite, onnx_dynamic_ops=onnx_dynamic_ops, out_dir=out_dir)
+    declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names)
+    options = ConvertOptions(
+        calibration_samples=calibration_samples,
+        parity_samples=parity_samples,
+        overwrite=overwrite,
+        onnx_dynamic_ops=onnx_dynamic_ops,
+        out_dir=out_dir,
+    )
     sources = DataSources(data=data, calibration_data=calibration_data, data_dir=data_dir, offline=offline or None)
-    results = convert_all(source, expand([fmt], [quantize]), options, sources=sources, declared=declared,
-                          reporter=RichReporter())
+    results = convert_all(
+        source, expand([fmt], [quantize]), options, sources=sources, declared=declared, reporter=RichReporter()
+    )
     print_conversions(results)
     if parity_check:
         raise_for_parity(results)
@@ -80,7 +110,10 @@ def convert(
 
 def _no_model() -> UsageError:
     runs = RunsLayout(DEFAULT_RUNS).finished_runs()
-    hint = (f"for example: edgekit convert {runs[0].root}" + (f" (runs here: {', '.join(r.root.name for r in runs)})"
-                                                           if len(runs) > 1 else "")
-            if runs else "train one first (edgekit train --model cnn), or pass a .keras, .h5 or SavedModel")
+    hint = (
+        f"for example: edgekit convert {runs[0].root}"
+        + (f" (runs here: {', '.join(r.root.name for r in runs)})" if len(runs) > 1 else "")
+        if runs
+        else "train one first (edgekit train --model cnn), or pass a .keras, .h5 or SavedModel"
+    )
     return UsageError("convert needs a model: a run folder, a .keras or .h5 file, or a SavedModel folder", hint)

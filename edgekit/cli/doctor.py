@@ -12,9 +12,7 @@ from edgekit.console import out, print_doctor
 
 @app.command()
 @handles_errors
-def doctor(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-) -> None:
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
     """Show versions, GPU, installed extras and known-bad combinations; exit 1 if something is broken."""
     import json
 

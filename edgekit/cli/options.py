@@ -11,31 +11,67 @@ from edgekit.contract import DeclaredContract, OutputKind
 
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Folder with the dataset's IDX .gz files or Keras .npz "
-                 "(also EDGEKIT_DATA_DIR). Without it: Keras' cache, then a download, then the offline sample."),
+    typer.Option(
+        "--data-dir",
+        help="Folder with the dataset's IDX .gz files or Keras .npz "
+        "(also EDGEKIT_DATA_DIR). Without it: Keras' cache, then a download, then the offline sample.",
+    ),
 ]
-OfflineOption = Annotated[bool, typer.Option("--offline", help="Never try to download a dataset (also EDGEKIT_OFFLINE=1).")]
+OfflineOption = Annotated[
+    bool, typer.Option("--offline", help="Never try to download a dataset (also EDGEKIT_OFFLINE=1).")
+]
 
 
-ScaleOption = Annotated[str | None, typer.Option(
-    "--scale", help="Preprocessing x * SCALE + OFFSET on raw values (0..255 pixels): a number, a comma list "
-    "per channel, or a .npy file.", rich_help_panel="Model contract")]
+ScaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scale",
+        help="Preprocessing x * SCALE + OFFSET on raw values (0..255 pixels): a number, a comma list "
+        "per channel, or a .npy file.",
+        rich_help_panel="Model contract",
+    ),
+]
 OffsetOption = Annotated[str | None, typer.Option("--offset", help="See --scale.", rich_help_panel="Model contract")]
-MeanOption = Annotated[str | None, typer.Option(
-    "--mean", help="Preprocessing (x - MEAN) / STD on raw values: a number, a comma list per channel, or a .npy "
-    "file (per-pixel statistics).", rich_help_panel="Model contract")]
+MeanOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mean",
+        help="Preprocessing (x - MEAN) / STD on raw values: a number, a comma list per channel, or a .npy "
+        "file (per-pixel statistics).",
+        rich_help_panel="Model contract",
+    ),
+]
 StdOption = Annotated[str | None, typer.Option("--std", help="See --mean.", rich_help_panel="Model contract")]
-OutputsOption = Annotated[OutputKind | None, typer.Option(
-    "--outputs", help="What the model returns (inferred from a final softmax when not given).",
-    rich_help_panel="Model contract")]
-ClassNamesOption = Annotated[str | None, typer.Option(
-    "--class-names", help="A file with one class name a line, or a comma list.", rich_help_panel="Model contract")]
-ContractOption = Annotated[Path | None, typer.Option(
-    "--contract", help="A TOML file with any of the keys scale, offset, mean, std, outputs, class_names "
-    "(flags win).", rich_help_panel="Model contract")]
-DataOption = Annotated[str | None, typer.Option(
-    "--data", help="Images to calibrate and check with: a folder with one subfolder per class, an .npz (x/y or "
-    "x_train/y_train/x_test/y_test), a folder of IDX files, or a dataset name (mnist, fashion-mnist, digits).")]
+OutputsOption = Annotated[
+    OutputKind | None,
+    typer.Option(
+        "--outputs",
+        help="What the model returns (inferred from a final softmax when not given).",
+        rich_help_panel="Model contract",
+    ),
+]
+ClassNamesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--class-names", help="A file with one class name a line, or a comma list.", rich_help_panel="Model contract"
+    ),
+]
+ContractOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--contract",
+        help="A TOML file with any of the keys scale, offset, mean, std, outputs, class_names (flags win).",
+        rich_help_panel="Model contract",
+    ),
+]
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="Images to calibrate and check with: a folder with one subfolder per class, an .npz (x/y or "
+        "x_train/y_train/x_test/y_test), a folder of IDX files, or a dataset name (mnist, fashion-mnist, digits).",
+    ),
+]
 
 
 def declared(contract: Path | None, outputs: OutputKind | None, **flags: str | None) -> DeclaredContract:
@@ -70,13 +106,15 @@ def thresholds(thresholds_file: Path | None, **flags: float | None) -> Any:
     return merge(base, **flags)
 
 
-ThresholdsFile = Annotated[Path | None, typer.Option("--thresholds", help=GATE_HELP + "a TOML file with any of the "
-                                                     "threshold keys (top level or [gate]); flags win.")]
+ThresholdsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--thresholds", help=GATE_HELP + "a TOML file with any of the threshold keys (top level or [gate]); flags win."
+    ),
+]
 MaxAccuracyDrop = Annotated[float | None, typer.Option(help=GATE_HELP + "points an artifact may fall below Keras.")]
 MinAgreement = Annotated[float | None, typer.Option(help=GATE_HELP + "top-1 agreement with Keras, 0..1.")]
 MaxLatency = Annotated[float | None, typer.Option("--max-latency-ms", help=GATE_HELP + "p90 at the smallest batch.")]
 MinTime = Annotated[float, typer.Option(help="Seconds of timed runs per artifact and batch size (at least 100 runs).")]
 Threads = Annotated[int, typer.Option(help="Interpreter threads (and TensorFlow's, when it is not yet running).")]
 BatchSizes = Annotated[str, typer.Option(help="Comma-separated batch sizes to time.")]
-
-

@@ -13,24 +13,45 @@ from edgekit.console import RichReporter, print_train_result
 from edgekit.data import DatasetName
 from edgekit.models import MODELS, ModelName
 
+DENSE = ModelName("dense")
+
 
 @app.command()
 @handles_errors
 def train(
-    model: Annotated[ModelName, typer.Option("--model", "-m", help="Architecture to train.")] = ModelName("dense"),  # type: ignore[arg-type]
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="Architecture to train.")] = DENSE,  # type: ignore[arg-type]
     dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Dataset to train on.")] = DatasetName.MNIST,
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs (early stopping may end sooner). "
-                                               "Default: the model's own (dense 40, cnn 40).")] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            help="Maximum epochs (early stopping may end sooner). Default: the model's own (dense 40, cnn 40)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Images per training step.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed for weights, shuffling and augmentation.")] = 0,
-    augment: Annotated[bool, typer.Option(help="Random shifts of up to 2 pixels while training (28x28 images; in proportion for other sizes, none for features).")] = True,
-    max_train_images: Annotated[int | None, typer.Option(help="Use only the first N training images (quick runs).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder. Default: edgekit-runs/MODEL-DATASET.")] = None,
+    augment: Annotated[
+        bool,
+        typer.Option(
+            help="Random shifts of up to 2 pixels while training "
+            "(28x28 images; in proportion for other sizes, none for features)."
+        ),
+    ] = True,
+    max_train_images: Annotated[
+        int | None, typer.Option(help="Use only the first N training images (quick runs).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run folder. Default: edgekit-runs/MODEL-DATASET.")
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a finished run in that folder.")] = False,
-    data: Annotated[str | None, typer.Option(
-        "--data", help="Train on these images instead of --dataset: a folder with one subfolder per class, an .npz, "
-        "a folder of IDX files, or a dataset name (mnist, fashion-mnist, digits). Any size, 1 or 3 channels, "
-        "or feature vectors (dense only).")] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="Train on these images instead of --dataset: a folder with one subfolder per class, an .npz, "
+            "a folder of IDX files, or a dataset name (mnist, fashion-mnist, digits). Any size, 1 or 3 channels, "
+            "or feature vectors (dense only).",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
@@ -42,8 +63,15 @@ def train(
     from edgekit.data.sources import DataSources
 
     config = TrainConfig(
-        model=model.value, dataset=dataset.value, data=_recorded_source(data), epochs=spec.default_epochs if epochs is None else epochs, batch_size=batch_size,
-        seed=seed, learning_rate=spec.learning_rate, augment=augment, max_train_images=max_train_images,
+        model=model.value,
+        dataset=dataset.value,
+        data=_recorded_source(data),
+        epochs=spec.default_epochs if epochs is None else epochs,
+        batch_size=batch_size,
+        seed=seed,
+        learning_rate=spec.learning_rate,
+        augment=augment,
+        max_train_images=max_train_images,
     )
     config.validate()
     target = out_dir or DEFAULT_RUNS / f"{model.value}-{dataset.value if data is None else Path(data).stem}"

@@ -9,14 +9,7 @@
 numpy only: the device runtime imports this package.
 """
 
-from edgekit.contract.declared import (
-    ContractFlags,
-    DeclaredContract,
-    declare,
-    parse_class_names,
-    parse_values,
-    resolve,
-)
+from edgekit.contract.declared import ContractFlags, DeclaredContract, declare, parse_class_names, parse_values, resolve
 from edgekit.contract.model_contract import (
     CONTRACT_VERSION,
     MAX_CLASSES,
@@ -32,7 +25,21 @@ from edgekit.contract.model_contract import (
 from edgekit.contract.preprocessing import Preprocessing
 
 __all__ = [
-    "CONTRACT_VERSION", "MAX_CLASSES", "PIXEL_RANGE", "Contract", "ContractFlags", "DeclaredContract", "Layout",
-    "OutputKind", "Preprocessing", "declare", "from_legacy_metadata", "looks_like_probabilities", "mnist_contract",
-    "parse_class_names", "parse_values", "resolve", "softmax",
+    "CONTRACT_VERSION",
+    "MAX_CLASSES",
+    "PIXEL_RANGE",
+    "Contract",
+    "ContractFlags",
+    "DeclaredContract",
+    "Layout",
+    "OutputKind",
+    "Preprocessing",
+    "declare",
+    "from_legacy_metadata",
+    "looks_like_probabilities",
+    "mnist_contract",
+    "parse_class_names",
+    "parse_values",
+    "resolve",
+    "softmax",
 ]

@@ -40,23 +40,28 @@ class DeclaredContract:
         if scaled and standardized:
             raise UsageError("declare either --scale/--offset or --mean/--std, not both")
         if scaled:
-            return Preprocessing.scaling(1.0 if self.scale is None else self.scale,
-                                         0.0 if self.offset is None else self.offset)
+            return Preprocessing.scaling(
+                1.0 if self.scale is None else self.scale, 0.0 if self.offset is None else self.offset
+            )
         if standardized:
-            return Preprocessing.standardizing(0.0 if self.mean is None else self.mean,
-                                               1.0 if self.std is None else self.std)
+            return Preprocessing.standardizing(
+                0.0 if self.mean is None else self.mean, 1.0 if self.std is None else self.std
+            )
         return None
 
     @property
     def is_empty(self) -> bool:
-        return all(getattr(self, n) is None for n in
-                   ("scale", "offset", "mean", "std", "output_kind", "class_names", "layout"))
+        return all(
+            getattr(self, n) is None for n in ("scale", "offset", "mean", "std", "output_kind", "class_names", "layout")
+        )
 
     def merged_over(self, other: DeclaredContract) -> DeclaredContract:
         """This declaration's values, falling back to ``other``'s (flags over a --contract file)."""
         names = ("scale", "offset", "mean", "std", "output_kind", "class_names", "layout")
-        return DeclaredContract(**{n: getattr(self, n) if getattr(self, n) is not None else getattr(other, n)
-                                   for n in names}, origin=self.origin)
+        return DeclaredContract(
+            **{n: getattr(self, n) if getattr(self, n) is not None else getattr(other, n) for n in names},
+            origin=self.origin,
+        )
 
 
 def parse_values(text: str | float | Sequence[float] | None, name: str) -> float | np.ndarray | None:
@@ -120,8 +125,10 @@ def declare(flags: ContractFlags = ContractFlags(), contract_file: Path | None =
     """The user's declaration from flags and an optional TOML file (flags win); validated, nothing heavy."""
     try:
         declared = DeclaredContract(
-            scale=parse_values(flags.scale, "scale"), offset=parse_values(flags.offset, "offset"),
-            mean=parse_values(flags.mean, "mean"), std=parse_values(flags.std, "std"),
+            scale=parse_values(flags.scale, "scale"),
+            offset=parse_values(flags.offset, "offset"),
+            mean=parse_values(flags.mean, "mean"),
+            std=parse_values(flags.std, "std"),
             output_kind=OutputKind(flags.outputs) if flags.outputs is not None else None,
             class_names=parse_class_names(flags.class_names),
             layout=Layout(_layout_name(flags.layout)) if flags.layout is not None else None,
@@ -154,8 +161,10 @@ def _read_contract_file(path: Path) -> DeclaredContract:
         raise UsageError(f"unknown key(s) in {path}: {', '.join(unknown)}", f"known: {', '.join(sorted(keys))}")
     try:
         return DeclaredContract(
-            scale=parse_values(table.get("scale"), "scale"), offset=parse_values(table.get("offset"), "offset"),
-            mean=parse_values(table.get("mean"), "mean"), std=parse_values(table.get("std"), "std"),
+            scale=parse_values(table.get("scale"), "scale"),
+            offset=parse_values(table.get("offset"), "offset"),
+            mean=parse_values(table.get("mean"), "mean"),
+            std=parse_values(table.get("std"), "std"),
             output_kind=OutputKind(table["outputs"]) if "outputs" in table else None,
             class_names=parse_class_names(table.get("class_names")),
             layout=Layout(_layout_name(str(table["layout"]))) if "layout" in table else None,
@@ -165,8 +174,14 @@ def _read_contract_file(path: Path) -> DeclaredContract:
         raise UsageError(f"{path}: {exc}") from None
 
 
-def resolve(inferred: Contract, declared: DeclaredContract, *, preprocessing_inferred: bool,
-            output_kind_inferred: bool, subject: str = "the model") -> Contract:
+def resolve(
+    inferred: Contract,
+    declared: DeclaredContract,
+    *,
+    preprocessing_inferred: bool,
+    output_kind_inferred: bool,
+    subject: str = "the model",
+) -> Contract:
     """The inferred contract with the user's declaration applied.
 
     A declared value that contradicts something ``subject`` itself shows (``*_inferred``) is an error
@@ -176,15 +191,19 @@ def resolve(inferred: Contract, declared: DeclaredContract, *, preprocessing_inf
     pre = declared.preprocessing
     if pre is not None:
         if preprocessing_inferred and pre != inferred.preprocessing:
-            raise UsageError(f"declared preprocessing {pre.describe()} contradicts {subject}: "
-                             f"{inferred.preprocessing.describe()} ({sources.get('preprocessing', 'inferred')})",
-                             "drop the flag: the model normalises its input itself")
+            raise UsageError(
+                f"declared preprocessing {pre.describe()} contradicts {subject}: "
+                f"{inferred.preprocessing.describe()} ({sources.get('preprocessing', 'inferred')})",
+                "drop the flag: the model normalises its input itself",
+            )
         sources["preprocessing"] = declared.origin
     kind = declared.output_kind
     if kind is not None:
         if output_kind_inferred and kind is not inferred.output_kind:
-            raise UsageError(f"--outputs {kind.value} contradicts {subject}, whose outputs are "
-                             f"{inferred.output_kind.value} ({sources.get('output_kind', 'inferred')})")
+            raise UsageError(
+                f"--outputs {kind.value} contradicts {subject}, whose outputs are "
+                f"{inferred.output_kind.value} ({sources.get('output_kind', 'inferred')})"
+            )
         sources["output_kind"] = declared.origin
     names = declared.class_names
     if names is not None:
@@ -194,8 +213,11 @@ def resolve(inferred: Contract, declared: DeclaredContract, *, preprocessing_inf
     if declared.layout is not None:
         sources["layout"] = declared.origin
     return Contract(
-        input_shape=inferred.input_shape, class_names=names or inferred.class_names,
+        input_shape=inferred.input_shape,
+        class_names=names or inferred.class_names,
         preprocessing=pre if pre is not None else inferred.preprocessing,
-        output_kind=kind or inferred.output_kind, input_range=inferred.input_range,
-        layout=declared.layout or inferred.layout, sources=sources,
+        output_kind=kind or inferred.output_kind,
+        input_range=inferred.input_range,
+        layout=declared.layout or inferred.layout,
+        sources=sources,
     )

@@ -64,8 +64,10 @@ class Contract:
     def __post_init__(self) -> None:
         shape = tuple(int(d) for d in self.input_shape)
         if not 1 <= len(shape) <= 3 or any(d < 1 for d in shape):
-            raise ModelError(f"input shape {shape} is not a classifier input edgekit handles",
-                             "supported: (H, W), (H, W, C) with C = 1 or 3, or (D,) features")
+            raise ModelError(
+                f"input shape {shape} is not a classifier input edgekit handles",
+                "supported: (H, W), (H, W, C) with C = 1 or 3, or (D,) features",
+            )
         if len(shape) == 3 and self.channels not in (1, 3):
             raise ModelError(f"input shape {shape} has {self.channels} channels; edgekit handles 1 or 3")
         if not self.class_names or len(self.class_names) > MAX_CLASSES:
@@ -137,8 +139,10 @@ class Contract:
             array = array.reshape((array.shape[0], *self.model_shape))
         if array.ndim < 1 or array.shape[1:] != self.model_shape:
             want = ", ".join(str(s) for s in dict.fromkeys([self.raw_shape, self.model_shape]))
-            raise UsageError(f"inputs have shape {np.asarray(raw).shape}; this model takes samples of shape {want} "
-                             "(optionally with a leading batch axis)")
+            raise UsageError(
+                f"inputs have shape {np.asarray(raw).shape}; this model takes samples of shape {want} "
+                "(optionally with a leading batch axis)"
+            )
         return array
 
     def model_input(self, raw: np.ndarray) -> np.ndarray:
@@ -159,11 +163,14 @@ class Contract:
         """One line: what goes in, how it is prepared, what comes out, and where each part came from."""
         src = self.sources
         shape = "x".join(str(d) for d in self.input_shape)
-        part = [f"input {shape}" + (" NCHW" if self.layout is Layout.CHANNELS_FIRST else "")
-                + (f" ({src['input_shape']})" if "input_shape" in src else ""),
-                f"{self.preprocessing.describe()}" + (f" ({src['preprocessing']})" if "preprocessing" in src else ""),
-                f"outputs {self.output_kind.value}" + (f" ({src['output_kind']})" if "output_kind" in src else ""),
-                f"{self.num_classes} classes" + (f" ({src['class_names']})" if "class_names" in src else "")]
+        part = [
+            f"input {shape}"
+            + (" NCHW" if self.layout is Layout.CHANNELS_FIRST else "")
+            + (f" ({src['input_shape']})" if "input_shape" in src else ""),
+            f"{self.preprocessing.describe()}" + (f" ({src['preprocessing']})" if "preprocessing" in src else ""),
+            f"outputs {self.output_kind.value}" + (f" ({src['output_kind']})" if "output_kind" in src else ""),
+            f"{self.num_classes} classes" + (f" ({src['class_names']})" if "class_names" in src else ""),
+        ]
         return "; ".join(part)
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,8 +192,9 @@ class Contract:
             raise ModelError(f"contract must be an object, got {type(data).__name__}")
         version = data.get("version", CONTRACT_VERSION)
         if version != CONTRACT_VERSION:
-            raise ModelError(f"contract version {version!r} is not one this edgekit reads ({CONTRACT_VERSION})",
-                             "upgrade edgekit")
+            raise ModelError(
+                f"contract version {version!r} is not one this edgekit reads ({CONTRACT_VERSION})", "upgrade edgekit"
+            )
         try:
             shape = tuple(int(d) for d in data["input_shape"])
             names = data["class_names"]
@@ -194,7 +202,8 @@ class Contract:
                 raise ModelError("contract class_names must be a list of names")
             low, high = data.get("input_range", PIXEL_RANGE)
             return Contract(
-                input_shape=shape, class_names=tuple(str(n) for n in names),
+                input_shape=shape,
+                class_names=tuple(str(n) for n in names),
                 preprocessing=Preprocessing.from_dict(data.get("preprocessing") or {"kind": "scale"}),
                 output_kind=OutputKind(data.get("output_kind", "logits")),
                 input_range=(float(low), float(high)),
@@ -212,8 +221,12 @@ class Contract:
         if not isinstance(other, Contract):
             return NotImplemented
         return (self.input_shape, self.class_names, self.output_kind, self.input_range, self.layout) == (
-            other.input_shape, other.class_names, other.output_kind, other.input_range, other.layout) and \
-            self.preprocessing == other.preprocessing
+            other.input_shape,
+            other.class_names,
+            other.output_kind,
+            other.input_range,
+            other.layout,
+        ) and self.preprocessing == other.preprocessing
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -239,8 +252,12 @@ def looks_like_probabilities(outputs: np.ndarray, tolerance: float = 1e-3) -> bo
 
 def mnist_contract(class_names: Sequence[str] | None = None, input_shape: tuple[int, ...] = (28, 28)) -> Contract:
     """The contract of every model edgekit trains: 28x28 pixels / 255, logits out."""
-    return Contract(input_shape=input_shape, class_names=tuple(class_names or (str(d) for d in range(10))),
-                    preprocessing=Preprocessing.scaling(1.0 / 255.0, 0.0), output_kind=OutputKind.LOGITS)
+    return Contract(
+        input_shape=input_shape,
+        class_names=tuple(class_names or (str(d) for d in range(10))),
+        preprocessing=Preprocessing.scaling(1.0 / 255.0, 0.0),
+        output_kind=OutputKind.LOGITS,
+    )
 
 
 def from_legacy_metadata(metadata: Mapping[str, Any], input_shape: tuple[int, ...]) -> Contract:
@@ -253,6 +270,10 @@ def from_legacy_metadata(metadata: Mapping[str, Any], input_shape: tuple[int, ..
     except UsageError as exc:
         raise ModelError(f"metadata preprocessing is invalid: {exc.message}") from None
     names = metadata.get("class_names") or [str(d) for d in range(10)]
-    return Contract(input_shape=input_shape, class_names=tuple(str(n) for n in names), preprocessing=pre,
-                    output_kind=OutputKind(metadata.get("output_kind", "logits")),
-                    sources={"preprocessing": "artifact metadata (pre-contract)"})
+    return Contract(
+        input_shape=input_shape,
+        class_names=tuple(str(n) for n in names),
+        preprocessing=pre,
+        output_kind=OutputKind(metadata.get("output_kind", "logits")),
+        sources={"preprocessing": "artifact metadata (pre-contract)"},
+    )

@@ -28,8 +28,9 @@ def as_param(value: Any, name: str) -> float | np.ndarray:
     except (TypeError, ValueError):
         raise UsageError(f"preprocessing {name} must be a number or a list of numbers, got {value!r}") from None
     if array.size == 0 or not np.isfinite(array).all():
-        raise UsageError(f"preprocessing {name} must be finite numbers, got {array.size} value(s) with NaN/inf "
-                         "or none at all")
+        raise UsageError(
+            f"preprocessing {name} must be finite numbers, got {array.size} value(s) with NaN/inf or none at all"
+        )
     return float(array) if array.ndim == 0 else array
 
 
@@ -60,8 +61,10 @@ class Preprocessing:
         """``(x - mean) / std``; every std must be positive (zeros are commonly replaced by 1 beforehand)."""
         pre = Preprocessing("standardize", mean=as_param(mean, "mean"), std=as_param(std, "std"))
         if np.any(np.asarray(pre.std) <= 0):
-            raise UsageError("preprocessing std must be positive everywhere",
-                             "replace zero standard deviations by 1, as the usual tutorials do")
+            raise UsageError(
+                "preprocessing std must be positive everywhere",
+                "replace zero standard deviations by 1, as the usual tutorials do",
+            )
         return pre
 
     @staticmethod
@@ -77,16 +80,21 @@ class Preprocessing:
         """(a, b) such that model value = raw * a + b."""
         if self.kind == "scale":
             return self.scale, self.offset
-        return 1.0 / np.asarray(self.std) if isinstance(self.std, np.ndarray) else 1.0 / self.std, \
-            -np.asarray(self.mean) / np.asarray(self.std) if isinstance(self.mean, np.ndarray) or isinstance(
-                self.std, np.ndarray) else -self.mean / self.std
+        return 1.0 / np.asarray(self.std) if isinstance(self.std, np.ndarray) else 1.0 / self.std, -np.asarray(
+            self.mean
+        ) / np.asarray(self.std) if isinstance(self.mean, np.ndarray) or isinstance(
+            self.std, np.ndarray
+        ) else -self.mean / self.std
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """float32 model values from raw values already shaped like the model input (broadcasting)."""
         x = np.asarray(raw, dtype=np.float32)
         if self.kind == "scale":
-            return (x * np.float32(self.scale) if not isinstance(self.scale, np.ndarray)
-                    else x * self.scale.astype(np.float32)) + np.asarray(self.offset, np.float32)
+            return (
+                x * np.float32(self.scale)
+                if not isinstance(self.scale, np.ndarray)
+                else x * self.scale.astype(np.float32)
+            ) + np.asarray(self.offset, np.float32)
         return (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
 
     def fit_to(self, shape: tuple[int, ...]) -> Preprocessing:
@@ -100,9 +108,16 @@ class Preprocessing:
 
     def describe(self) -> str:
         """One short human line, e.g. 'x * 0.00392 + 0' or '(x - mean[28x28]) / std[28x28]'."""
+
         def show(v: float | np.ndarray) -> str:
-            return f"[{'x'.join(str(d) for d in v.shape)}]" if isinstance(v, np.ndarray) and v.size > 3 else (
-                "[" + ", ".join(f"{x:.4g}" for x in np.ravel(v)) + "]" if isinstance(v, np.ndarray) else f"{v:.6g}")
+            return (
+                f"[{'x'.join(str(d) for d in v.shape)}]"
+                if isinstance(v, np.ndarray) and v.size > 3
+                else (
+                    "[" + ", ".join(f"{x:.4g}" for x in np.ravel(v)) + "]" if isinstance(v, np.ndarray) else f"{v:.6g}"
+                )
+            )
+
         if self.kind == "scale":
             return "raw values unchanged" if self.is_identity else f"x * {show(self.scale)} + {show(self.offset)}"
         return f"(x - {show(self.mean)}) / {show(self.std)}"
@@ -129,8 +144,9 @@ class Preprocessing:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Preprocessing):
             return NotImplemented
-        return self.kind == other.kind and all(_same(getattr(self, n), getattr(other, n))
-                                               for n in ("scale", "offset", "mean", "std"))
+        return self.kind == other.kind and all(
+            _same(getattr(self, n), getattr(other, n)) for n in ("scale", "offset", "mean", "std")
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -150,5 +166,7 @@ def _broadcastable(value: np.ndarray, shape: tuple[int, ...], name: str) -> np.n
         return value  # per channel, channels last
     if value.size == int(np.prod(shape)):
         return value.reshape(shape)  # per pixel, given without (or with another) channel axis
-    raise UsageError(f"preprocessing {name} has shape {value.shape}, which does not fit the model input "
-                     f"{shape}", "give one number, one per channel, or one per input value")
+    raise UsageError(
+        f"preprocessing {name} has shape {value.shape}, which does not fit the model input {shape}",
+        "give one number, one per channel, or one per input value",
+    )

@@ -12,5 +12,15 @@ from edgekit.convert.artifacts import (
 from edgekit.convert.inputs import DataSources
 from edgekit.formats import Format, Quantization
 
-__all__ = ["ConversionResult", "ConvertOptions", "DataSources", "Format", "Quantization", "artifact_is_current",
-           "convert", "convert_all", "default_artifacts_dir", "raise_for_parity"]
+__all__ = [
+    "ConversionResult",
+    "ConvertOptions",
+    "DataSources",
+    "Format",
+    "Quantization",
+    "artifact_is_current",
+    "convert",
+    "convert_all",
+    "default_artifacts_dir",
+    "raise_for_parity",
+]

@@ -10,83 +10,22 @@ from typing import Any
 import numpy as np
 
 from edgekit import __version__
-from edgekit.contract import Contract, DeclaredContract
-from edgekit.convert.inputs import (
-    SELECTION_SEED,
-    DataSources,
-    Prepared,
-    load_inputs,
-    pick,
-)
+from edgekit.contract import DeclaredContract
+from edgekit.convert.inputs import SELECTION_SEED, DataSources, Prepared, load_inputs, pick
 from edgekit.convert.parity import PARITY_BANDS, band_failures, parity_figures
-from edgekit.errors import OutputError, ParityError, UsageError
+
+# re-exported: callers import them from here and from edgekit.convert
+from edgekit.convert.results import (
+    ConversionResult,
+    ConvertOptions,
+)
+from edgekit.errors import OutputError, ParityError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.formats import FORMATS, Format, Quantization, check_supported
-from edgekit.layout import (
-    ARTIFACTS_DIR,
-    RunLayout,
-    artifact_file_name,
-    artifact_name,
-    sidecar_path,
-)
+from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, sidecar_path
 from edgekit.manifests import ArtifactManifest, read_artifact_manifest
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.versions import library_versions
-
-DEFAULT_CALIBRATION_SAMPLES = 300
-DEFAULT_PARITY_SAMPLES = 500
-
-
-@dataclass(frozen=True)
-class ConvertOptions:
-    """How to convert; validated before TensorFlow or the model is loaded."""
-
-    calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES
-    parity_samples: int = DEFAULT_PARITY_SAMPLES
-    measure_parity: bool = True  # run every artifact beside the reference (failing is the caller's choice)
-    overwrite: bool = False
-    onnx_dynamic_ops: str = "matmul"  # "matmul": MatMul/Gemm only (fast on CPU); "all": convolutions too
-    out_dir: Path | None = None  # default: the run's artifacts/ folder, or artifacts/ beside the model
-
-    def validate(self) -> None:
-        if self.calibration_samples < 1:
-            raise UsageError(f"--calibration-samples must be at least 1, got {self.calibration_samples}")
-        if self.parity_samples < 1:
-            raise UsageError(f"--parity-samples must be at least 1, got {self.parity_samples}")
-        if self.onnx_dynamic_ops not in ("matmul", "all"):
-            raise UsageError(f"--onnx-dynamic-ops must be matmul or all, got {self.onnx_dynamic_ops!r}")
-
-    def artifact_options(self, fmt: Format, mode: Quantization) -> dict[str, Any]:
-        """The options that change this artifact's bytes (recorded, and compared for reuse)."""
-        if (fmt, mode) != (Format.ONNX, Quantization.DYNAMIC):
-            return {}
-        # the activation scheme is recorded so that per-batch artifacts from older edgekits are redone
-        return {"onnx_dynamic_ops": self.onnx_dynamic_ops, "onnx_dynamic_activations": "per-row"}
-
-
-@dataclass(frozen=True)
-class ConversionResult:
-    """One artifact written (and checked)."""
-
-    format: Format
-    mode: Quantization
-    artifact: Path
-    manifest_path: Path
-    size_bytes: int
-    seconds: float
-    parity: dict[str, Any] | None
-    parity_failures: tuple[str, ...]
-    contract: Contract
-
-    @property
-    def name(self) -> str:
-        return artifact_name(self.format, self.mode)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "format": self.format.value, "mode": self.mode.value,
-                "artifact": str(self.artifact), "manifest": str(self.manifest_path), "size_bytes": self.size_bytes,
-                "seconds": self.seconds, "parity": self.parity, "parity_failures": list(self.parity_failures),
-                "contract": self.contract.to_dict()}
 
 
 def default_artifacts_dir(source: Path) -> Path:
@@ -97,9 +36,15 @@ def default_artifacts_dir(source: Path) -> Path:
     return source.parent / ARTIFACTS_DIR
 
 
-def convert_all(source: Path, pairs: list[tuple[Format, Quantization]], options: ConvertOptions | None = None, *,
-                sources: DataSources | None = None, declared: DeclaredContract | None = None,
-                reporter: Reporter | None = None) -> list[ConversionResult]:
+def convert_all(
+    source: Path,
+    pairs: list[tuple[Format, Quantization]],
+    options: ConvertOptions | None = None,
+    *,
+    sources: DataSources | None = None,
+    declared: DeclaredContract | None = None,
+    reporter: Reporter | None = None,
+) -> list[ConversionResult]:
     """Convert one model to every (format, mode) pair; the model and data are loaded once.
 
     Every artifact is written atomically with its sidecar. Parity is measured on held-out images
@@ -130,8 +75,9 @@ def convert_all(source: Path, pairs: list[tuple[Format, Quantization]], options:
     return results
 
 
-def convert(source: Path, fmt: Format | str, mode: Quantization | str, options: ConvertOptions | None = None,
-            **kwargs: Any) -> ConversionResult:
+def convert(
+    source: Path, fmt: Format | str, mode: Quantization | str, options: ConvertOptions | None = None, **kwargs: Any
+) -> ConversionResult:
     """Convert one model to one format and mode; see convert_all."""
     [result] = convert_all(source, [(Format(fmt), Quantization(mode))], options, **kwargs)
     return result
@@ -148,17 +94,23 @@ class _Plan:
     reference_outputs: np.ndarray | None
 
 
-def _plan(reference: Any, prepared: Prepared, options: ConvertOptions,
-          pairs: list[tuple[Format, Quantization]]) -> _Plan:
+def _plan(
+    reference: Any, prepared: Prepared, options: ConvertOptions, pairs: list[tuple[Format, Quantization]]
+) -> _Plan:
     contract, data, calibration_data = prepared.contract, prepared.dataset, prepared.calibration
     calibration_inputs = calibration = None
     if any(m.needs_calibration for _, m in pairs):
         pool = calibration_data.train
         idx = pick(options.calibration_samples, len(pool), "calibration")
         calibration_inputs = contract.model_input(pool.images[idx])
-        calibration = {"dataset": calibration_data.name, "source": calibration_data.source, "split": "train",
-                       "count": int(len(idx)), "selection_seed": SELECTION_SEED,
-                       "split_note": getattr(calibration_data, "split_note", "")}
+        calibration = {
+            "dataset": calibration_data.name,
+            "source": calibration_data.source,
+            "split": "train",
+            "count": len(idx),
+            "selection_seed": SELECTION_SEED,
+            "split_note": getattr(calibration_data, "split_note", ""),
+        }
     parity_inputs = parity_labels = reference_outputs = None
     if options.measure_parity:
         idx = pick(min(options.parity_samples, len(data.test)), len(data.test), "parity")
@@ -183,8 +135,9 @@ def _convert_one(job: _Job, fmt: Format, mode: Quantization) -> ConversionResult
     spec, reference, prepared, plan = FORMATS[fmt], job.reference, job.prepared, job.plan
     artifact = job.target / artifact_file_name(fmt, mode)
     started = time.perf_counter()
-    content = spec.load_converter()(reference, mode, plan.calibration_inputs if mode.needs_calibration else None,
-                                    job.options)
+    content = spec.load_converter()(
+        reference, mode, plan.calibration_inputs if mode.needs_calibration else None, job.options
+    )
     seconds = round(time.perf_counter() - started, 3)
     draft = _manifest(job, fmt, mode, artifact)
     content = spec.load_embedder()(content, draft.essentials())
@@ -196,25 +149,37 @@ def _convert_one(job: _Job, fmt: Format, mode: Quantization) -> ConversionResult
         parity, failures = _parity(reference, loaded, plan, mode, prepared)
         manifest = _finish(draft, tmp, loaded, parity, seconds, content)
         write_json_atomic(sidecar_path(artifact), manifest.to_dict())
-    return ConversionResult(fmt, mode, artifact, sidecar_path(artifact), len(content), seconds, parity,
-                            tuple(failures), prepared.contract)
+    return ConversionResult(
+        fmt, mode, artifact, sidecar_path(artifact), len(content), seconds, parity, tuple(failures), prepared.contract
+    )
 
 
 def _manifest(job: _Job, fmt: Format, mode: Quantization, artifact: Path) -> ArtifactManifest:
     reference, prepared, options, plan = job.reference, job.prepared, job.options, job.plan
     return ArtifactManifest(
-        format=fmt.value, mode=mode.value, file=artifact.name, sha256="", size_bytes=0, contract=prepared.contract,
+        format=fmt.value,
+        mode=mode.value,
+        file=artifact.name,
+        sha256="",
+        size_bytes=0,
+        contract=prepared.contract,
         source_model={"path": str(reference.path), "sha256": reference.sha256, "kind": reference.kind},
-        input={}, output={}, edgekit_version=__version__, versions=library_versions(),
+        input={},
+        output={},
+        edgekit_version=__version__,
+        versions=library_versions(),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         calibration=plan.calibration if mode.needs_calibration else None,
-        evaluation_note=prepared.evaluation_note, options=options.artifact_options(fmt, mode),
-        runtime=FORMATS[fmt].backends[0], dataset=prepared.dataset.name,
+        evaluation_note=prepared.evaluation_note,
+        options=options.artifact_options(fmt, mode),
+        runtime=FORMATS[fmt].backends[0],
+        dataset=prepared.dataset.name,
     )
 
 
-def _parity(reference: Any, loaded: Any, plan: _Plan, mode: Quantization,
-            prepared: Prepared) -> tuple[dict[str, Any] | None, list[str]]:
+def _parity(
+    reference: Any, loaded: Any, plan: _Plan, mode: Quantization, prepared: Prepared
+) -> tuple[dict[str, Any] | None, list[str]]:
     if plan.parity_inputs is None or plan.parity_labels is None or plan.reference_outputs is None:
         return None, []
     artifact_outputs = loaded.run_model_inputs(plan.parity_inputs).outputs
@@ -222,23 +187,44 @@ def _parity(reference: Any, loaded: Any, plan: _Plan, mode: Quantization,
     figures = parity_figures(plan.reference_outputs, artifact_outputs, plan.parity_labels, contract.output_kind)
     failures = band_failures(figures, mode)
     band = PARITY_BANDS[mode]
-    figures.update({"dataset": prepared.dataset.name, "split": "test", "selection_seed": SELECTION_SEED,
-                    "band": {"min_agreement": band.min_agreement, "max_output_diff": band.max_output_diff,
-                             "max_accuracy_drop_points": band.max_accuracy_drop},
-                    "ok": not failures, "failures": failures, "evaluation_note": prepared.evaluation_note,
-                    "overlap_with_training": prepared.overlap})
+    figures.update(
+        {
+            "dataset": prepared.dataset.name,
+            "split": "test",
+            "selection_seed": SELECTION_SEED,
+            "band": {
+                "min_agreement": band.min_agreement,
+                "max_output_diff": band.max_output_diff,
+                "max_accuracy_drop_points": band.max_accuracy_drop,
+            },
+            "ok": not failures,
+            "failures": failures,
+            "evaluation_note": prepared.evaluation_note,
+            "overlap_with_training": prepared.overlap,
+        }
+    )
     return figures, failures
 
 
-def _finish(draft: ArtifactManifest, tmp: Path, loaded: Any, parity: dict[str, Any] | None, seconds: float,
-            content: bytes) -> ArtifactManifest:
+def _finish(
+    draft: ArtifactManifest, tmp: Path, loaded: Any, parity: dict[str, Any] | None, seconds: float, content: bytes
+) -> ArtifactManifest:
     from dataclasses import replace
 
     inp, out = loaded.input_quant, loaded.output_quant
     return replace(
-        draft, sha256=sha256_file(tmp), size_bytes=len(content), parity=parity, conversion_seconds=seconds,
-        input={"name": loaded.input_name, "shape": list(loaded.input_shape), "dtype": str(loaded.input_dtype),
-               "scale": inp[0], "zero_point": inp[1]},
+        draft,
+        sha256=sha256_file(tmp),
+        size_bytes=len(content),
+        parity=parity,
+        conversion_seconds=seconds,
+        input={
+            "name": loaded.input_name,
+            "shape": list(loaded.input_shape),
+            "dtype": str(loaded.input_dtype),
+            "scale": inp[0],
+            "zero_point": inp[1],
+        },
         output={"name": loaded.output_name, "dtype": str(loaded.output_dtype), "scale": out[0], "zero_point": out[1]},
         **(_onnx_facts(content) if draft.format == Format.ONNX.value else {}),
     )
@@ -250,26 +236,36 @@ def _onnx_facts(content: bytes) -> dict[str, Any]:
     from edgekit.convert.onnx import quantization_story
 
     proto = onnx.load_from_string(content)
-    return {"opset": int(next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))),
-            "quantization": quantization_story(proto)}
+    return {
+        "opset": int(next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))),
+        "quantization": quantization_story(proto),
+    }
 
 
-def artifact_is_current(artifact: Path, source_sha256: str, options: ConvertOptions, mode: Quantization,
-                        fmt: Format) -> bool:
+def artifact_is_current(
+    artifact: Path, source_sha256: str, options: ConvertOptions, mode: Quantization, fmt: Format
+) -> bool:
     """Whether a finished artifact still matches its source model and options (conversion owns this check)."""
     manifest = read_artifact_manifest(sidecar_path(artifact))
     if manifest is None or not artifact.is_file():
         return False
-    same_calibration = not mode.needs_calibration or (manifest.calibration or {}).get("count") == \
-        options.calibration_samples
-    return (manifest.source_model.get("sha256") == source_sha256 and manifest.sha256 == sha256_file(artifact)
-            and same_calibration and manifest.options == options.artifact_options(fmt, mode)
-            and (manifest.parity or {}).get("ok") is True)
+    same_calibration = (
+        not mode.needs_calibration or (manifest.calibration or {}).get("count") == options.calibration_samples
+    )
+    return (
+        manifest.source_model.get("sha256") == source_sha256
+        and manifest.sha256 == sha256_file(artifact)
+        and same_calibration
+        and manifest.options == options.artifact_options(fmt, mode)
+        and (manifest.parity or {}).get("ok") is True
+    )
 
 
 def raise_for_parity(results: list[ConversionResult]) -> None:
     """ParityError naming every artifact outside its band (the artifacts stay written)."""
     bad = [f"{r.name}: {'; '.join(r.parity_failures)}" for r in results if r.parity_failures]
     if bad:
-        raise ParityError("parity check failed: " + " | ".join(bad),
-                          "artifacts were written; inspect the figures, or pass --no-parity-check")
+        raise ParityError(
+            "parity check failed: " + " | ".join(bad),
+            "artifacts were written; inspect the figures, or pass --no-parity-check",
+        )

@@ -8,18 +8,12 @@ parity and evaluation use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from edgekit.contract import (
-    Contract,
-    DeclaredContract,
-    OutputKind,
-    Preprocessing,
-    resolve,
-)
+from edgekit.contract import Contract, DeclaredContract, OutputKind, Preprocessing, resolve
 from edgekit.data import Dataset, load_dataset
 from edgekit.data.sources import DataSources
 from edgekit.errors import DataError, UsageError
@@ -45,13 +39,16 @@ def pick(count: int, available: int, what: str) -> np.ndarray:
     if count < 1:
         raise UsageError(f"{what} count must be at least 1, got {count}")
     if count > available:
-        raise DataError(f"{what} count {count} is more than the {available} images available",
-                        f"pass --{what}-samples {available} or fewer")
+        raise DataError(
+            f"{what} count {count} is more than the {available} images available",
+            f"pass --{what}-samples {available} or fewer",
+        )
     return np.sort(np.random.default_rng(SELECTION_SEED).permutation(available)[:count])
 
 
-def load_inputs(reference: object, sources: DataSources, declared: DeclaredContract,
-                reporter: Reporter | None = None) -> Prepared:
+def load_inputs(
+    reference: object, sources: DataSources, declared: DeclaredContract, reporter: Reporter | None = None
+) -> Prepared:
     """The data and the contract for a reference (see the module docstring)."""
     reporter = reporter or SilentReporter()
     ref = reference  # a convert.reference.Reference (typed loosely: this module stays TensorFlow-free)
@@ -75,18 +72,23 @@ def _dataset(ref: object, sources: DataSources, facts: object, reporter: Reporte
         return _load(run.config["data"], facts, sources, reporter)
     shape = facts.input_shape  # type: ignore[attr-defined]
     if shape not in ((28, 28), (28, 28, 1)):
-        raise UsageError(f"the model takes input of shape {shape}; edgekit has no built-in data for it",
-                         "pass --data (a folder with one subfolder per class, an .npz, IDX files or a dataset name)")
+        raise UsageError(
+            f"the model takes input of shape {shape}; edgekit has no built-in data for it",
+            "pass --data (a folder with one subfolder per class, an .npz, IDX files or a dataset name)",
+        )
     if run is not None:
         recorded = run.dataset
         if recorded.get("source") == SAMPLE_SOURCE:
             return load_dataset(recorded.get("name", "mnist"), offline=True, reporter=reporter, sample=True)
         if recorded.get("source") == "data-dir" and sources.data_dir is None:
             where = Path(recorded["location"])
-            return load_dataset(recorded.get("name", "mnist"), where.parent if where.is_file() else where,
-                                offline=sources.offline, reporter=reporter)
-        return load_dataset(recorded.get("name", "mnist"), sources.data_dir, offline=sources.offline,
-                            reporter=reporter)
+            return load_dataset(
+                recorded.get("name", "mnist"),
+                where.parent if where.is_file() else where,
+                offline=sources.offline,
+                reporter=reporter,
+            )
+        return load_dataset(recorded.get("name", "mnist"), sources.data_dir, offline=sources.offline, reporter=reporter)
     return load_dataset("mnist", sources.data_dir, offline=sources.offline, reporter=reporter)
 
 
@@ -95,47 +97,75 @@ def _load(source: str | Path, facts: object, sources: DataSources, reporter: Rep
     from edgekit.data import load_data
 
     shape, outputs = facts.input_shape, facts.num_outputs  # type: ignore[attr-defined]
-    provisional = Contract(input_shape=shape, class_names=tuple(str(i) for i in range(outputs)),
-                           preprocessing=Preprocessing.identity())
+    provisional = Contract(
+        input_shape=shape, class_names=tuple(str(i) for i in range(outputs)), preprocessing=Preprocessing.identity()
+    )
     return load_data(source, contract=provisional, reporter=reporter, offline=sources.offline)
+
+
+def _preprocessing(
+    recorded: Contract | None, inferred: tuple[Preprocessing, str] | None, value_range: tuple[float, float]
+) -> tuple[Preprocessing, str]:
+    """Recorded by an edgekit run, else inferred from the model, else assumed from the data's value range."""
+    if recorded is not None:
+        return recorded.preprocessing, "the training run"
+    if inferred is not None:
+        return inferred
+    if value_range == (0.0, 255.0):
+        return (
+            Preprocessing.scaling(1.0 / 255.0),
+            "assumed: pixels / 255 (declare --scale/--offset or --mean/--std if the model was trained otherwise)",
+        )
+    return Preprocessing.identity(), "assumed: raw values (declare --scale or --mean/--std)"
 
 
 def build_contract(ref: object, declared: DeclaredContract, dataset: Dataset) -> Contract:
     """The reference's contract: recorded (edgekit runs), inferred, declared, and the data's facts."""
     recorded = ref.recorded_contract()  # type: ignore[attr-defined]
     facts = ref.facts  # type: ignore[attr-defined]
-    value_range = tuple(float(v) for v in getattr(dataset, "value_range", (0.0, 255.0)))
-    names = tuple(dataset.class_names) if len(dataset.class_names) == facts.num_outputs \
+    low, high = getattr(dataset, "value_range", (0.0, 255.0))
+    value_range = (float(low), float(high))
+    names = (
+        tuple(dataset.class_names)
+        if len(dataset.class_names) == facts.num_outputs
         else tuple(str(i) for i in range(facts.num_outputs))
-    sources = {"input_shape": "the model", "class_names": "the data" if names == tuple(dataset.class_names)
-               else "default"}
+    )
+    sources = {
+        "input_shape": "the model",
+        "class_names": "the data" if names == tuple(dataset.class_names) else "default",
+    }
     inferred_pre = ref.inferred_preprocessing()  # type: ignore[attr-defined]
-    if recorded is not None:
-        pre, sources["preprocessing"] = recorded.preprocessing, "the training run"
-    elif inferred_pre is not None:
-        pre, sources["preprocessing"] = inferred_pre
-    elif value_range == (0.0, 255.0):
-        pre, sources["preprocessing"] = Preprocessing.scaling(1.0 / 255.0), \
-            "assumed: pixels / 255 (declare --scale/--offset or --mean/--std if the model was trained otherwise)"
-    else:
-        pre, sources["preprocessing"] = Preprocessing.identity(), "assumed: raw values (declare --scale or --mean/--std)"
-    base = Contract(input_shape=facts.input_shape, class_names=recorded.class_names if recorded else names,
-                    preprocessing=pre, output_kind=OutputKind.LOGITS, input_range=value_range, sources=sources)
-    with_declared = resolve(base, DeclaredContract(**{**_declared_fields(declared), "output_kind": None}),
-                            preprocessing_inferred=inferred_pre is not None, output_kind_inferred=False)
+    pre, sources["preprocessing"] = _preprocessing(recorded, inferred_pre, value_range)
+    base = Contract(
+        input_shape=facts.input_shape,
+        class_names=recorded.class_names if recorded else names,
+        preprocessing=pre,
+        output_kind=OutputKind.LOGITS,
+        input_range=value_range,
+        sources=sources,
+    )
+    with_declared = resolve(
+        base,
+        DeclaredContract(**{**_declared_fields(declared), "output_kind": None}),
+        preprocessing_inferred=inferred_pre is not None,
+        output_kind_inferred=False,
+    )
     probe = with_declared.model_input(dataset.test.images[:32])
     kind, why = ref.infer_output_kind(probe)  # type: ignore[attr-defined]
-    inferred = Contract(input_shape=with_declared.input_shape, class_names=with_declared.class_names,
-                        preprocessing=with_declared.preprocessing, output_kind=kind,
-                        input_range=with_declared.input_range, layout=with_declared.layout,
-                        sources={**with_declared.sources, "output_kind": why})
-    return resolve(inferred, DeclaredContract(output_kind=declared.output_kind, origin=declared.origin),
-                   preprocessing_inferred=False, output_kind_inferred=True)
+    inferred = replace(with_declared, output_kind=kind, sources={**with_declared.sources, "output_kind": why})
+    return resolve(
+        inferred,
+        DeclaredContract(output_kind=declared.output_kind, origin=declared.origin),
+        preprocessing_inferred=False,
+        output_kind_inferred=True,
+    )
 
 
 def _declared_fields(declared: DeclaredContract) -> dict[str, object]:
-    return {n: getattr(declared, n) for n in ("scale", "offset", "mean", "std", "output_kind", "class_names",
-                                              "layout", "origin")}
+    return {
+        n: getattr(declared, n)
+        for n in ("scale", "offset", "mean", "std", "output_kind", "class_names", "layout", "origin")
+    }
 
 
 def contamination(ref: object, dataset: Dataset) -> tuple[str | None, int | None]:
@@ -153,10 +183,14 @@ def contamination(ref: object, dataset: Dataset) -> tuple[str | None, int | None
         recorded = np.load(layout.fingerprints_path, allow_pickle=False)
         overlap = count_overlap(test, recorded)
         if overlap:
-            return (f"figures are optimistic: {overlap} of {len(test)} evaluation images were seen in training",
-                    overlap)
+            return (
+                f"figures are optimistic: {overlap} of {len(test)} evaluation images were seen in training",
+                overlap,
+            )
         return None, 0
     if dataset.source == SAMPLE_SOURCE and run is None:
-        return ("figures are optimistic: these images may have been seen in training (the offline sample is "
-                "5,000 MNIST training images; pass --data with your own held-out images)"), None
+        return (
+            "figures are optimistic: these images may have been seen in training (the offline sample is "
+            "5,000 MNIST training images; pass --data with your own held-out images)"
+        ), None
     return None, None

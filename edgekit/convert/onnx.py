@@ -62,14 +62,15 @@ class _Calibration:
         if self._next >= len(self._images):
             return None
         self._next += 1
-        return {INPUT_NAME: self._images[self._next - 1:self._next]}
+        return {INPUT_NAME: self._images[self._next - 1 : self._next]}
 
     def rewind(self) -> None:
         self._next = 0
 
 
-def to_onnx(reference: Any, mode: Quantization, calibration_inputs: np.ndarray | None = None,
-            options: Any = None) -> bytes:
+def to_onnx(
+    reference: Any, mode: Quantization, calibration_inputs: np.ndarray | None = None, options: Any = None
+) -> bytes:
     """Convert the reference to ONNX bytes in ``mode`` (none, dynamic or int8 QDQ).
 
     int8 needs float32 calibration inputs already through the contract, shaped like the model input.
@@ -101,8 +102,15 @@ def to_onnx(reference: Any, mode: Quantization, calibration_inputs: np.ndarray |
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
         reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_inputs)
         try:
-            quantize_static(prepared, quantized, reader, quant_format=QuantFormat.QDQ,
-                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
+            quantize_static(
+                prepared,
+                quantized,
+                reader,
+                quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+            )
         except (ValueError, RuntimeError) as exc:
             raise ConversionError(f"onnxruntime {mode.value} quantization failed: {exc}") from exc
         return quantized.read_bytes()

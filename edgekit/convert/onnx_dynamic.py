@@ -39,8 +39,10 @@ WEIGHT_OFFSET = 128  # MatMul weights stored as uint8 (see the module docstring)
 ACTIVATION_LEVELS = 255  # MatMul inputs: uint8, asymmetric per row
 IMAGE_QMAX = 127  # Conv inputs: int8, symmetric per image
 MATMUL_OPS = ("MatMul", "Gemm")
-SCHEME = {"activations": "uint8 min..max per row (MatMul/Gemm), int8 symmetric per image (Conv), each call",
-          "weights": "int8 symmetric per output column (MatMul/Gemm, stored as uint8 + 128) or channel (Conv)"}
+SCHEME = {
+    "activations": "uint8 min..max per row (MatMul/Gemm), int8 symmetric per image (Conv), each call",
+    "weights": "int8 symmetric per output column (MatMul/Gemm, stored as uint8 + 128) or channel (Conv)",
+}
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ class _Builder:
         stored = (qweight.astype(np.int16) + WEIGHT_OFFSET).astype(np.uint8)
         a = self.node.input[0]
         nodes = [
-            self.reduce("ReduceMax", a, [-1], "row_max"), self.reduce("ReduceMin", a, [-1], "row_min"),
+            self.reduce("ReduceMax", a, [-1], "row_max"),
+            self.reduce("ReduceMin", a, [-1], "row_min"),
             self.op("Sub", [self.name("row_max"), self.name("row_min")], "span"),
             self.op("Div", [self.name("span"), self.constant("levels", np.float32(ACTIVATION_LEVELS))], "raw_scale"),
             # a constant row: span 0, q = 0, and the row comes back exactly through row_min
@@ -153,12 +156,21 @@ class _Builder:
             self.op("Div", [self.name("shifted"), self.name("scale")], "scaled"),  # in [0, 255]: no clip needed
             self.op("Round", [self.name("scaled")], "rounded"),
             self.op("Cast", [self.name("rounded")], "q", to=TensorProto.UINT8),
-            self.op("MatMulInteger", [self.name("q"), self.constant("w", stored), self.constant("q_zero", np.uint8(0)),
-                                      self.constant("w_zero", np.uint8(WEIGHT_OFFSET))], "product"),
+            self.op(
+                "MatMulInteger",
+                [
+                    self.name("q"),
+                    self.constant("w", stored),
+                    self.constant("q_zero", np.uint8(0)),
+                    self.constant("w_zero", np.uint8(WEIGHT_OFFSET)),
+                ],
+                "product",
+            ),
             self.op("Cast", [self.name("product")], "product_float", to=TensorProto.FLOAT),
             self.op("Mul", [self.name("product_float"), self.name("scale")], "rescaled"),
-            self.op("Mul", [self.name("row_min"),
-                            self.constant("colsum", qweight.astype(np.float32).sum(axis=0))], "offset"),
+            self.op(
+                "Mul", [self.name("row_min"), self.constant("colsum", qweight.astype(np.float32).sum(axis=0))], "offset"
+            ),
             self.op("Add", [self.name("rescaled"), self.name("offset")], "integer_units"),
         ]
         return nodes + self.finish(self.name("integer_units"), self.constant("t", scale_w), [-1])
@@ -176,14 +188,24 @@ class _Builder:
             self.op("Max", [self.name("raw_scale"), self.constant("tiny", np.finfo(np.float32).tiny)], "scale"),
             self.op("Div", [x, self.name("scale")], "scaled"),
             self.op("Round", [self.name("scaled")], "rounded"),
-            self.op("Clip", [self.name("rounded"), self.constant("qmin", np.float32(-limit)),
-                             self.constant("qmax", np.float32(limit))], "clipped"),
+            self.op(
+                "Clip",
+                [
+                    self.name("rounded"),
+                    self.constant("qmin", np.float32(-limit)),
+                    self.constant("qmax", np.float32(limit)),
+                ],
+                "clipped",
+            ),
             self.op("Cast", [self.name("clipped")], "q", to=TensorProto.INT8),
-            self.op("ConvInteger", [self.name("q"), self.constant("w", qweight.reshape(weight.shape))], "product",
-                    **{a.name: _attribute_value(a) for a in self.node.attribute}),
+            self.op(
+                "ConvInteger",
+                [self.name("q"), self.constant("w", qweight.reshape(weight.shape))],
+                "product",
+                **{a.name: _attribute_value(a) for a in self.node.attribute},
+            ),
             self.op("Cast", [self.name("product")], "product_float", to=TensorProto.FLOAT),
-            self.op("Mul", [self.name("scale"), self.constant("t", scale_w.reshape(1, -1, *spatial))],
-                    "output_scale"),
+            self.op("Mul", [self.name("scale"), self.constant("t", scale_w.reshape(1, -1, *spatial))], "output_scale"),
         ]
         return nodes + self.finish(self.name("product_float"), self.name("output_scale"), [1, -1, *spatial])
 

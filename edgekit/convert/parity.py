@@ -28,8 +28,12 @@ PARITY_BANDS: dict[Quantization, ParityBand] = {
 }
 
 
-def parity_figures(reference_outputs: np.ndarray, artifact_outputs: np.ndarray, labels: np.ndarray,
-                   output_kind: OutputKind = OutputKind.LOGITS) -> dict[str, Any]:
+def parity_figures(
+    reference_outputs: np.ndarray,
+    artifact_outputs: np.ndarray,
+    labels: np.ndarray,
+    output_kind: OutputKind = OutputKind.LOGITS,
+) -> dict[str, Any]:
     """Agreement, accuracies, probability and output differences between two sets of outputs.
 
     Outputs are what the model returns (logits or probabilities, by ``output_kind``); probabilities
@@ -43,7 +47,7 @@ def parity_figures(reference_outputs: np.ndarray, artifact_outputs: np.ndarray, 
     output_diff = float(np.abs(reference_outputs.astype(np.float64) - artifact_outputs).max())
     ref_acc, art_acc = float(np.mean(ref_pred == labels)), float(np.mean(art_pred == labels))
     figures = {
-        "images": int(len(labels)),
+        "images": len(labels),
         "output_kind": output_kind.value,
         "agreement": float(np.mean(ref_pred == art_pred)),
         "reference_accuracy": ref_acc,

@@ -16,12 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import (
-    Contract,
-    OutputKind,
-    Preprocessing,
-    looks_like_probabilities,
-)
+from edgekit.contract import Contract, OutputKind, Preprocessing, looks_like_probabilities
 from edgekit.errors import ModelError
 from edgekit.files import sha256_file
 from edgekit.layout import RunLayout
@@ -71,8 +66,10 @@ class Reference:
         import tensorflow as tf
 
         name_in, name_out = self.signature_io  # type: ignore[misc]
-        chunks = [self.model(**{name_in: tf.constant(model_inputs[i:i + PREDICT_BATCH])})[name_out].numpy()
-                  for i in range(0, len(model_inputs), PREDICT_BATCH)]
+        chunks = [
+            self.model(**{name_in: tf.constant(model_inputs[i : i + PREDICT_BATCH])})[name_out].numpy()
+            for i in range(0, len(model_inputs), PREDICT_BATCH)
+        ]
         return np.concatenate(chunks) if chunks else np.zeros((0, self.facts.num_outputs), np.float32)
 
     def tf_function(self) -> tuple[Any, tuple[Any, ...]]:
@@ -100,8 +97,10 @@ class Reference:
     def inferred_preprocessing(self) -> tuple[Preprocessing, str] | None:
         """Identity when the model normalises its own input; None when the model does not say."""
         if self.facts.normalises_input:
-            return Preprocessing.identity(), f"inferred: the model's {self.facts.normalises_input} layer " \
-                                             "normalises raw values itself"
+            return (
+                Preprocessing.identity(),
+                f"inferred: the model's {self.facts.normalises_input} layer normalises raw values itself",
+            )
         return None
 
     def recorded_contract(self) -> Contract | None:
@@ -113,26 +112,35 @@ def load_reference(source: Path) -> Reference:
     """A run folder, a .keras / .h5 file or a SavedModel folder -> the Reference (TensorFlow is imported)."""
     source = Path(source)
     if not source.exists():
-        raise ModelError(f"{source} does not exist",
-                         "pass a run folder from `edgekit train`, a .keras or .h5 file, or a SavedModel folder")
+        raise ModelError(
+            f"{source} does not exist",
+            "pass a run folder from `edgekit train`, a .keras or .h5 file, or a SavedModel folder",
+        )
     if source.is_dir():
         layout = RunLayout(source)
         if layout.model_path.is_file():
             return _load_keras(layout.model_path, "keras", read_run_manifest(layout))
         if any((source / f).is_file() for f in SAVED_MODEL_FILES):
             return _load_saved_model(source)
-        raise ModelError(f"{source} is neither a run folder (no model.keras) nor a SavedModel (no saved_model.pb)",
-                         "pass a run folder from `edgekit train`, a .keras or .h5 file, or a SavedModel folder")
+        raise ModelError(
+            f"{source} is neither a run folder (no model.keras) nor a SavedModel (no saved_model.pb)",
+            "pass a run folder from `edgekit train`, a .keras or .h5 file, or a SavedModel folder",
+        )
     with open(source, "rb") as fh:
         head = fh.read(8)
     if head.startswith(HDF5_SIGNATURE):
         return _load_keras(source, "h5", None)
     if head.startswith(ZIP_SIGNATURE):
-        run = read_run_manifest(RunLayout(source.parent)) if source.name == RunLayout(source.parent).model_path.name \
+        run = (
+            read_run_manifest(RunLayout(source.parent))
+            if source.name == RunLayout(source.parent).model_path.name
             else None
+        )
         return _load_keras(source, "keras", run)
-    raise ModelError(f"{source} is not a Keras model (.keras zip or legacy .h5) nor a SavedModel folder",
-                     "edgekit converts .keras, .h5 and SavedModel models")
+    raise ModelError(
+        f"{source} is not a Keras model (.keras zip or legacy .h5) nor a SavedModel folder",
+        "edgekit converts .keras, .h5 and SavedModel models",
+    )
 
 
 def _load_keras(path: Path, kind: str, run: RunManifest | None) -> Reference:
@@ -147,8 +155,14 @@ def _load_keras(path: Path, kind: str, run: RunManifest | None) -> Reference:
             model = keras.saving.load_model(readable, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises ValueError, OSError, TypeError, zipfile errors...: "not loadable"
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        hint = ("old TF1-era .h5 files may not load in Keras 3: load it with the TensorFlow/Keras that made it and "
-                "re-save with model.save('model.keras')") if kind == "h5" else None
+        hint = (
+            (
+                "old TF1-era .h5 files may not load in Keras 3: load it with the TensorFlow/Keras that made it and "
+                "re-save with model.save('model.keras')"
+            )
+            if kind == "h5"
+            else None
+        )
         raise ModelError(f"{path} is not a loadable Keras model: {first}", hint) from exc
     facts = _keras_facts(model, path)
     return Reference(path=path, kind=kind, sha256=sha256_file(path), facts=facts, run=run, model=model)
@@ -157,8 +171,10 @@ def _load_keras(path: Path, kind: str, run: RunManifest | None) -> Reference:
 def _keras_facts(model: Any, path: Path) -> ModelFacts:
     inputs, outputs = list(model.inputs), list(model.outputs)
     if len(inputs) != 1 or len(outputs) != 1:
-        raise ModelError(f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; edgekit converts "
-                         "single-input, single-output classifiers")
+        raise ModelError(
+            f"{path} has {len(inputs)} inputs and {len(outputs)} outputs; edgekit converts "
+            "single-input, single-output classifiers"
+        )
     shape = tuple(inputs[0].shape[1:])
     out_shape = tuple(outputs[0].shape[1:])
     _check_shapes(path, shape, out_shape)
@@ -171,11 +187,15 @@ def _keras_facts(model: Any, path: Path) -> ModelFacts:
 
 def _check_shapes(path: Path, shape: tuple[Any, ...], out_shape: tuple[Any, ...]) -> None:
     if any(d is None for d in shape):
-        raise ModelError(f"{path} takes input of shape {shape} with an unknown size",
-                         "edgekit needs a fixed input size, e.g. (28, 28), (28, 28, 1) or (32, 32, 3)")
+        raise ModelError(
+            f"{path} takes input of shape {shape} with an unknown size",
+            "edgekit needs a fixed input size, e.g. (28, 28), (28, 28, 1) or (32, 32, 3)",
+        )
     if not 1 <= len(shape) <= 3 or (len(shape) == 3 and shape[-1] not in (1, 3)):
-        raise ModelError(f"{path} takes input of shape {shape}; edgekit handles (H, W), (H, W, 1), (H, W, 3) "
-                         "images and (D,) feature vectors")
+        raise ModelError(
+            f"{path} takes input of shape {shape}; edgekit handles (H, W), (H, W, 1), (H, W, 3) "
+            "images and (D,) feature vectors"
+        )
     if len(out_shape) != 1 or out_shape[0] is None:
         raise ModelError(f"{path} returns output of shape {out_shape}; a classifier returns one score per class")
 
@@ -196,15 +216,24 @@ def _load_saved_model(folder: Path) -> Reference:
     inputs = signature.structured_input_signature[1]
     outputs = signature.structured_outputs
     if len(inputs) != 1 or len(outputs) != 1:
-        raise ModelError(f"{folder} has {len(inputs)} inputs and {len(outputs)} outputs; edgekit converts "
-                         "single-input, single-output classifiers")
+        raise ModelError(
+            f"{folder} has {len(inputs)} inputs and {len(outputs)} outputs; edgekit converts "
+            "single-input, single-output classifiers"
+        )
     (name_in, spec_in), (name_out, spec_out) = next(iter(inputs.items())), next(iter(outputs.items()))
     shape, out_shape = tuple(spec_in.shape[1:]), tuple(spec_out.shape[1:])
     _check_shapes(folder, shape, out_shape)
     facts = ModelFacts(tuple(int(d) for d in shape), int(out_shape[0]), False, None)
     loaded._edgekit_keepalive = signature  # the signature holds a weak reference to its variables
-    return Reference(path=folder, kind="saved_model", sha256=_folder_sha256(folder), facts=facts, run=None,
-                     model=_KeepAlive(signature, loaded), signature_io=(name_in, name_out))
+    return Reference(
+        path=folder,
+        kind="saved_model",
+        sha256=_folder_sha256(folder),
+        facts=facts,
+        run=None,
+        model=_KeepAlive(signature, loaded),
+        signature_io=(name_in, name_out),
+    )
 
 
 class _KeepAlive:
@@ -225,7 +254,7 @@ def _folder_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-class _with_suffix:  # noqa: N801 - used as a context manager
+class _with_suffix:
     """The path itself when its suffix is right, else a temporary copy with the right suffix."""
 
     def __init__(self, path: Path, suffix: str) -> None:

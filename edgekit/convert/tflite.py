@@ -29,8 +29,9 @@ def converter_settings(mode: Quantization) -> dict[str, Any]:
     }[mode]
 
 
-def to_tflite(reference: Any, mode: Quantization, calibration_inputs: np.ndarray | None = None,
-              options: Any = None) -> bytes:
+def to_tflite(
+    reference: Any, mode: Quantization, calibration_inputs: np.ndarray | None = None, options: Any = None
+) -> bytes:
     """Convert the reference (Keras model or SavedModel) to .tflite bytes in ``mode``.
 
     int8 needs float32 calibration inputs already through the model's contract, shaped like the
@@ -50,8 +51,9 @@ def to_tflite(reference: Any, mode: Quantization, calibration_inputs: np.ndarray
     return content
 
 
-def _configure(tf: Any, converter: Any, mode: Quantization, calibration_inputs: np.ndarray | None,
-               input_shape: tuple[int, ...]) -> None:
+def _configure(
+    tf: Any, converter: Any, mode: Quantization, calibration_inputs: np.ndarray | None, input_shape: tuple[int, ...]
+) -> None:
     settings = converter_settings(mode)
     if "optimizations" in settings:
         converter.optimizations = [getattr(tf.lite.Optimize, o) for o in settings["optimizations"]]
@@ -68,7 +70,7 @@ def _configure(tf: Any, converter: Any, mode: Quantization, calibration_inputs: 
 
         def representative_dataset():  # type: ignore[no-untyped-def]
             for i in range(len(inputs)):
-                yield [inputs[i:i + 1]]
+                yield [inputs[i : i + 1]]
 
         converter.representative_dataset = representative_dataset
         converter.inference_input_type = getattr(tf, settings["inference_input_type"])
@@ -92,7 +94,8 @@ def _run_converter(converter: Any, mode: Quantization) -> bytes:
         raise ConversionError(
             f"TFLite {mode.label} conversion failed{named}: {text.strip().splitlines()[0][:300] if text else exc!r}",
             "full-integer int8 needs an int8 kernel for every op; the message names the op that has none"
-            if mode is Quantization.INT8 else None,
+            if mode is Quantization.INT8
+            else None,
         ) from exc
 
 
@@ -109,8 +112,11 @@ def op_details(content: bytes) -> list[dict[str, Any]]:
         op = graph.Operators(i)
         code = model.OperatorCodes(op.OpcodeIndex())
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        name = names.get(builtin, f"op{builtin}") if builtin != schema.BuiltinOperator.CUSTOM else \
-            (code.CustomCode() or b"CUSTOM").decode()
+        name = (
+            names.get(builtin, f"op{builtin}")
+            if builtin != schema.BuiltinOperator.CUSTOM
+            else (code.CustomCode() or b"CUSTOM").decode()
+        )
 
         def dtypes(indices: np.ndarray) -> list[str]:
             return [types[graph.Tensors(int(t)).Type()] for t in indices if t >= 0]
@@ -121,8 +127,9 @@ def op_details(content: bytes) -> list[dict[str, Any]]:
 
 def check_full_integer(content: bytes) -> list[str]:
     """Names of ops that compute in float (an int8 model must have none); raises if any is found."""
-    float_ops = sorted({op["op"] for op in op_details(content)
-                        if any(t in FLOAT_TYPES for t in op["inputs"] + op["outputs"])})
+    float_ops = sorted(
+        {op["op"] for op in op_details(content) if any(t in FLOAT_TYPES for t in op["inputs"] + op["outputs"])}
+    )
     if float_ops:
         raise ConversionError(
             f"the int8 model is not full-integer: float op(s) {', '.join(float_ops)}",

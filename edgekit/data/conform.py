@@ -40,8 +40,9 @@ def _channels(sample_shape: tuple[int, ...], where: str) -> int:
         return 1
     if len(sample_shape) == 3 and sample_shape[-1] in (1, 3):
         return sample_shape[-1]
-    raise DataError(f"{where} holds samples of shape {sample_shape}; edgekit reads (H, W), (H, W, 1), (H, W, 3) "
-                    "or (D,) features")
+    raise DataError(
+        f"{where} holds samples of shape {sample_shape}; edgekit reads (H, W), (H, W, 1), (H, W, 3) or (D,) features"
+    )
 
 
 def _fit_shape(images: np.ndarray, where: str, contract: Contract | None) -> tuple[np.ndarray, list[str]]:
@@ -63,11 +64,15 @@ def _fit_shape(images: np.ndarray, where: str, contract: Contract | None) -> tup
         raise DataError(f"{where} holds samples of shape {sample}; the model takes {raw}")
     want = contract.channels
     if channels != want:
-        raise DataError(f"{where} holds {channels}-channel images ({_shape_text(sample)}); the model takes "
-                        f"{want}-channel images ({_shape_text(raw)})",
-                        "convert the images to " + ("grayscale" if want == 1 else "RGB"))
-    raise DataError(f"{where} holds {_shape_text(sample[:2])} images; the model takes {_shape_text(raw[:2])}",
-                    "resize the images, or give them as a folder of image files (resized automatically)")
+        raise DataError(
+            f"{where} holds {channels}-channel images ({_shape_text(sample)}); the model takes "
+            f"{want}-channel images ({_shape_text(raw)})",
+            "convert the images to " + ("grayscale" if want == 1 else "RGB"),
+        )
+    raise DataError(
+        f"{where} holds {_shape_text(sample[:2])} images; the model takes {_shape_text(raw[:2])}",
+        "resize the images, or give them as a folder of image files (resized automatically)",
+    )
 
 
 def _check_dtype(images: np.ndarray, where: str) -> None:
@@ -84,8 +89,10 @@ def _as_pixels(images: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
     low, high = float(images.min()), float(images.max())
     if images.dtype.kind in "ui":
         if low < 0 or high > 255:
-            raise DataError(f"{where} holds integer values {low:g}..{high:g}, outside 0..255",
-                            "8-bit images hold 0..255; rescale the data (integers are never wrapped)")
+            raise DataError(
+                f"{where} holds integer values {low:g}..{high:g}, outside 0..255",
+                "8-bit images hold 0..255; rescale the data (integers are never wrapped)",
+            )
         return images.astype(np.uint8), []
     if low >= 0 and high <= 1:
         note = f"{where}: float values in 0..1 scaled to 0..255 (x * 255, rounded) for an 8-bit model"
@@ -94,8 +101,9 @@ def _as_pixels(images: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
         rounded = np.rint(images)
         notes = [] if np.array_equal(rounded, images) else [f"{where}: float pixel values rounded to integers"]
         return rounded.astype(np.uint8), notes
-    raise DataError(f"{where} holds float values {low:g}..{high:g}; an 8-bit image model takes 0..255 "
-                    "(or floats in 0..1)")
+    raise DataError(
+        f"{where} holds float values {low:g}..{high:g}; an 8-bit image model takes 0..255 (or floats in 0..1)"
+    )
 
 
 def _own_range(images: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -128,8 +136,9 @@ def conform_images(images: np.ndarray, where: str, contract: Contract | None = N
         found_low, found_high = float(images.min()), float(images.max())
         slack = 1e-6 * (high - low)
         if found_low < low - slack or found_high > high + slack:
-            raise DataError(f"{where} holds values {found_low:g}..{found_high:g}, outside the model's input "
-                            f"range {low:g}..{high:g}")
+            raise DataError(
+                f"{where} holds values {found_low:g}..{found_high:g}, outside the model's input range {low:g}..{high:g}"
+            )
     return Conformed(images.astype(np.float32), (low, high), tuple(notes))
 
 
@@ -138,8 +147,13 @@ def conform_labels(labels: np.ndarray, n_images: int, num_classes: int | None, w
     labels = np.asarray(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
-    elif labels.ndim == 2 and labels.shape[1] > 1 and labels.size and set(np.unique(labels).tolist()) <= {0, 1} \
-            and (labels.sum(axis=1) == 1).all():
+    elif (
+        labels.ndim == 2
+        and labels.shape[1] > 1
+        and labels.size
+        and set(np.unique(labels).tolist()) <= {0, 1}
+        and (labels.sum(axis=1) == 1).all()
+    ):
         labels = labels.argmax(axis=1)
     if labels.ndim != 1:
         raise DataError(f"{where} labels have shape {labels.shape}; expected one class index per image (N,)")

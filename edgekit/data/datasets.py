@@ -72,8 +72,16 @@ DATASETS: dict[DatasetName, DatasetSpec] = {
     DatasetName.FASHION_MNIST: DatasetSpec(
         name=DatasetName.FASHION_MNIST,
         class_names=(
-            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
         ),
         keras_npz=None,
         keras_subdir="fashion-mnist",
@@ -110,11 +118,8 @@ def _load_idx_set(files: dict[str, Path]) -> tuple[Split, Split]:
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
             raise DataError(f"{files[f'{kind}_images']} holds images of shape {images.shape[1:]}, expected 28x28")
         if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-            raise DataError(
-                f"{files[f'{kind}_labels']} holds {labels.shape[0]} labels for {images.shape[0]} images"
-            )
-    return (Split(arrays["train_images"], arrays["train_labels"]),
-            Split(arrays["test_images"], arrays["test_labels"]))
+            raise DataError(f"{files[f'{kind}_labels']} holds {labels.shape[0]} labels for {images.shape[0]} images")
+    return (Split(arrays["train_images"], arrays["train_labels"]), Split(arrays["test_images"], arrays["test_labels"]))
 
 
 def _load_npz(path: Path) -> tuple[Split, Split]:
@@ -159,7 +164,7 @@ def _download(spec: DatasetSpec, reporter: Reporter) -> tuple[tuple[Split, Split
     from edgekit.files import write_bytes_atomic
 
     for name in names:
-        with urllib.request.urlopen(spec.url_base + name, timeout=20) as response:  # noqa: S310 (fixed https URL)
+        with urllib.request.urlopen(spec.url_base + name, timeout=20) as response:
             payload = response.read()
         if spec.keras_npz == name and spec.npz_sha256 and hashlib.sha256(payload).hexdigest() != spec.npz_sha256:
             raise DataError(f"downloaded {name} does not match its published sha256", "try again later")
@@ -173,8 +178,7 @@ def _download(spec: DatasetSpec, reporter: Reporter) -> tuple[tuple[Split, Split
 def _carve_validation(train: Split) -> tuple[Split, Split]:
     # Official training sets give up their last 5,000 images; small user files give up a tenth.
     n_val = FULL_VALIDATION_SIZE if len(train) >= 10 * FULL_VALIDATION_SIZE else max(1, len(train) // 10)
-    return (Split(train.images[:-n_val], train.labels[:-n_val]),
-            Split(train.images[-n_val:], train.labels[-n_val:]))
+    return (Split(train.images[:-n_val], train.labels[:-n_val]), Split(train.images[-n_val:], train.labels[-n_val:]))
 
 
 def _full_dataset(spec: DatasetSpec, source: str, where: Path, train: Split, test: Split) -> Dataset:
@@ -244,11 +248,12 @@ def _from_user_dir(user_dir: Path, spec: DatasetSpec) -> Dataset:
             (train, test), where = loaded
             return _full_dataset(spec, "data-dir", where, train, test)
     looked = ", ".join(p.name for p in _candidates_in(user_dir, spec))
-    raise DataError(f"no {spec.name.value} files in {user_dir} or {user_dir / spec.name.value}",
-                    f"looked for: {looked}")
+    raise DataError(
+        f"no {spec.name.value} files in {user_dir} or {user_dir / spec.name.value}", f"looked for: {looked}"
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _unreachable(url: str) -> str | None:
     """None when the download host answers within 3 s, else why not (asked once per process, so an offline
     machine hears it once, quickly, instead of a DNS failure per dataset)."""

@@ -16,10 +16,22 @@ def load_digits_dataset() -> Dataset:
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise DataError("the digits dataset needs scikit-learn, which is not installed",
-                        "pip install 'edgekit[train]' (scikit-learn comes with mlxtend)") from exc
+        raise DataError(
+            "the digits dataset needs scikit-learn, which is not installed",
+            "pip install 'edgekit[train]' (scikit-learn comes with mlxtend)",
+        ) from exc
     bunch = load_digits()
     whole = Split(np.asarray(bunch.images, dtype=np.float32), np.asarray(bunch.target, dtype=np.int64))
     train, validation, test, note = split_three_ways(whole)
-    return Dataset(DIGITS_NAME, tuple(str(d) for d in range(10)), "sklearn-digits", "sklearn.datasets.load_digits",
-                   True, train, validation, test, value_range=DIGITS_RANGE, split_note=note)
+    return Dataset(
+        DIGITS_NAME,
+        tuple(str(d) for d in range(10)),
+        "sklearn-digits",
+        "sklearn.datasets.load_digits",
+        True,
+        train,
+        validation,
+        test,
+        value_range=DIGITS_RANGE,
+        split_note=note,
+    )

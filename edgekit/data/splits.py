@@ -113,8 +113,11 @@ def split_three_ways(whole: Split, seed: int = SPLIT_SEED) -> tuple[Split, Split
     n_test = max(1, round(n * SPLIT_FRACTIONS["test"])) if n >= 3 else 0
     n_val = max(1, round(n * SPLIT_FRACTIONS["validation"])) if n >= 3 else 0
     order = _stratified_order(whole.labels, seed)
-    test, val, train = (np.sort(order[:n_test]), np.sort(order[n_test:n_test + n_val]),
-                        np.sort(order[n_test + n_val:]))
+    test, val, train = (
+        np.sort(order[:n_test]),
+        np.sort(order[n_test : n_test + n_val]),
+        np.sort(order[n_test + n_val :]),
+    )
     note = f"one set, stratified 80/10/10 (train {len(train)}, validation {len(val)}, test {len(test)}), seed {seed}"
     return whole.take(train), whole.take(val), whole.take(test), note
 
@@ -135,8 +138,9 @@ def stratified_subset(split: Split, n: int, seed: int = SPLIT_SEED) -> Split:
     """
     classes = np.unique(split.labels)
     if n < len(classes):
-        raise UsageError(f"a subset of {n} images cannot hold all {len(classes)} classes",
-                         f"ask for at least {len(classes)} images")
+        raise UsageError(
+            f"a subset of {n} images cannot hold all {len(classes)} classes", f"ask for at least {len(classes)} images"
+        )
     if n >= len(split):
         return split
     order = _stratified_order(split.labels, seed)
@@ -150,14 +154,18 @@ def stratified_subset(split: Split, n: int, seed: int = SPLIT_SEED) -> Split:
 def check_trainable(dataset: Dataset, num_classes: int) -> None:
     """Raise a DataError, before any training, when the splits cannot train and evaluate a model."""
     if len(dataset.train) < 2:
-        raise DataError(f"{dataset.name} has {len(dataset.train)} training image(s); training needs at least 2",
-                        "add images, or give a larger set")
+        raise DataError(
+            f"{dataset.name} has {len(dataset.train)} training image(s); training needs at least 2",
+            "add images, or give a larger set",
+        )
     if len(dataset.validation) == 0:
-        raise DataError(f"{dataset.name} has no validation images; training needs at least 1",
-                        "add images, or give a larger set")
+        raise DataError(
+            f"{dataset.name} has no validation images; training needs at least 1", "add images, or give a larger set"
+        )
     if len(dataset.test) == 0:
-        raise DataError(f"{dataset.name} has no test images; evaluation needs at least 1",
-                        "add images, or give a larger set")
+        raise DataError(
+            f"{dataset.name} has no test images; evaluation needs at least 1", "add images, or give a larger set"
+        )
     for name in SPLIT_NAMES:
         check_labels(dataset.split(name).labels, num_classes, f"{dataset.name} {name} split")
 
@@ -169,5 +177,7 @@ def check_labels(labels: np.ndarray, num_classes: int, where: str) -> None:
         return
     bad = labels[(labels < 0) | (labels >= num_classes)]
     if bad.size:
-        raise DataError(f"{where}: label {bad[0]} is outside the {num_classes} classes (0..{num_classes - 1})",
-                        f"{bad.size} label(s) out of range; labels must index the class list")
+        raise DataError(
+            f"{where}: label {bad[0]} is outside the {num_classes} classes (0..{num_classes - 1})",
+            f"{bad.size} label(s) out of range; labels must index the class list",
+        )

@@ -31,12 +31,19 @@ from edgekit.errors import DataError
 from edgekit.progress import Reporter
 
 KNOWN_DATASETS = (*(d.value for d in DatasetName), DIGITS_NAME)
-LAYOUTS_HINT = ("give a folder with one subfolder per class, an .npz with x/y or x_train/y_train/x_test/y_test, "
-                f"a folder with the four IDX files, or one of: {', '.join(KNOWN_DATASETS)}")
+LAYOUTS_HINT = (
+    "give a folder with one subfolder per class, an .npz with x/y or x_train/y_train/x_test/y_test, "
+    f"a folder with the four IDX files, or one of: {', '.join(KNOWN_DATASETS)}"
+)
 
 
-def load_data(source: str | Path, *, contract: Contract | None = None, reporter: Reporter | None = None,
-              offline: bool | None = None) -> Dataset:
+def load_data(
+    source: str | Path,
+    *,
+    contract: Contract | None = None,
+    reporter: Reporter | None = None,
+    offline: bool | None = None,
+) -> Dataset:
     """The dataset ``source`` names, checked against ``contract`` when given (see the module docstring)."""
     path = Path(source)
     if path.is_dir():
@@ -69,13 +76,29 @@ def _conform_dataset(dataset: Dataset, contract: Contract | None) -> Dataset:
         notes += [n for n in conformed.notes if n not in notes]
     if dataset.class_names != contract.class_names:
         notes.append(f"{dataset.name}'s class names read as the model's: {', '.join(contract.class_names[:10])}")
-    return Dataset(dataset.name, contract.class_names, dataset.source, dataset.location, dataset.is_full,
-                   splits["train"], splits["validation"], splits["test"], tuple(notes),
-                   value_range=value_range, split_note=dataset.split_note)
+    return Dataset(
+        dataset.name,
+        contract.class_names,
+        dataset.source,
+        dataset.location,
+        dataset.is_full,
+        splits["train"],
+        splits["validation"],
+        splits["test"],
+        tuple(notes),
+        value_range=value_range,
+        split_note=dataset.split_note,
+    )
 
 
-def _assemble(path: Path, source: str, sets: dict[str, tuple[Any, Any]], class_names: tuple[str, ...] | None,
-              contract: Contract | None, notes: list[str]) -> Dataset:
+def _assemble(
+    path: Path,
+    source: str,
+    sets: dict[str, tuple[Any, Any]],
+    class_names: tuple[str, ...] | None,
+    contract: Contract | None,
+    notes: list[str],
+) -> Dataset:
     """A Dataset from one set ("all") or given "train" and "test" sets, checked and split."""
     given = contract.num_classes if contract is not None else (len(class_names) if class_names else None)
     labels = {k: conform_labels(y, len(np.asarray(x)), given, f"{path} {k}") for k, (x, y) in sets.items()}
@@ -87,15 +110,26 @@ def _assemble(path: Path, source: str, sets: dict[str, tuple[Any, Any]], class_n
         raise DataError(f"{path}: train and test images differ in shape ({', '.join(str(s) for s in shapes)})")
     for c in conformed.values():
         notes += [n for n in c.notes if n not in notes]
-    lows, highs = zip(*(c.value_range for c in conformed.values()))
+    lows, highs = zip(*(c.value_range for c in conformed.values()), strict=True)
     splits = {k: Split(conformed[k].images, labels[k]) for k in sets}
     if "all" in splits:
         train, validation, test, split_note = split_three_ways(splits["all"])
     else:
         train, validation, how = carve_validation(splits["train"])
         test, split_note = splits["test"], f"given as train and test sets; {how}"
-    return Dataset(path.stem if path.is_file() else path.name, names, source, str(path), True, train, validation,
-                   test, tuple(notes), value_range=(min(lows), max(highs)), split_note=split_note)
+    return Dataset(
+        path.stem if path.is_file() else path.name,
+        names,
+        source,
+        str(path),
+        True,
+        train,
+        validation,
+        test,
+        tuple(notes),
+        value_range=(min(lows), max(highs)),
+        split_note=split_note,
+    )
 
 
 def _load_npz(path: Path, contract: Contract | None) -> Dataset:
@@ -103,15 +137,19 @@ def _load_npz(path: Path, contract: Contract | None) -> Dataset:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"cannot read {path} as an .npz archive: {exc}",
-                        "object arrays (pickles) are refused; save plain numeric arrays") from None
+        raise DataError(
+            f"cannot read {path} as an .npz archive: {exc}",
+            "object arrays (pickles) are refused; save plain numeric arrays",
+        ) from None
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
         sets = {"train": (arrays["x_train"], arrays["y_train"]), "test": (arrays["x_test"], arrays["y_test"])}
     elif {"x", "y"} <= arrays.keys():
         sets = {"all": (arrays["x"], arrays["y"])}
     else:
-        raise DataError(f"{path} holds {', '.join(sorted(arrays)) or 'no arrays'}",
-                        "expected x and y, or x_train, y_train, x_test and y_test")
+        raise DataError(
+            f"{path} holds {', '.join(sorted(arrays)) or 'no arrays'}",
+            "expected x and y, or x_train, y_train, x_test and y_test",
+        )
     class_names, notes = None, []
     if "class_names" in arrays:
         class_names = tuple(str(n) for n in np.asarray(arrays["class_names"]).ravel())
@@ -126,8 +164,9 @@ def _load_idx_folder(folder: Path, files: dict[str, Path], contract: Contract | 
     return _assemble(folder, "idx", sets, None, contract, [])
 
 
-def _folder_classes(found: tuple[str, ...], labels: np.ndarray, contract: Contract | None,
-                    folder: Path) -> tuple[np.ndarray, tuple[str, ...], list[str]]:
+def _folder_classes(
+    found: tuple[str, ...], labels: np.ndarray, contract: Contract | None, folder: Path
+) -> tuple[np.ndarray, tuple[str, ...], list[str]]:
     """Folder labels as the model's class indices: by name when every folder names a class, else in order."""
     if contract is None:
         return labels, found, []
@@ -136,11 +175,19 @@ def _folder_classes(found: tuple[str, ...], labels: np.ndarray, contract: Contra
         index = {name: i for i, name in enumerate(names)}
         return np.asarray([index[n] for n in found], dtype=np.int64)[labels], names, []
     if len(found) == len(names):
-        return labels, names, [f"class folders {', '.join(found[:10])} taken in sorted order as the model's classes "
-                               f"{', '.join(names[:10])}"]
+        return (
+            labels,
+            names,
+            [
+                f"class folders {', '.join(found[:10])} taken in sorted order as the model's classes "
+                f"{', '.join(names[:10])}"
+            ],
+        )
     unknown = [n for n in found if n not in names]
-    raise DataError(f"{folder}: class folder {unknown[0]!r} is not one of the model's {len(names)} classes",
-                    f"the model's classes: {', '.join(names[:20])}")
+    raise DataError(
+        f"{folder}: class folder {unknown[0]!r} is not one of the model's {len(names)} classes",
+        f"the model's classes: {', '.join(names[:20])}",
+    )
 
 
 def _load_class_folders(folder: Path, contract: Contract | None) -> Dataset:

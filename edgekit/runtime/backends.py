@@ -29,9 +29,16 @@ from edgekit.versions import package_version
 Mapper = Any  # edgekit.runtime.pixels.PixelMapper: raw samples -> the input tensor array, or into a view
 MappedRun = Callable[[np.ndarray, tuple[int, ...]], np.ndarray]  # (raw samples, input shape) -> raw output
 
-ONNX_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
-               "tensor(uint8)": np.uint8, "tensor(int8)": np.int8, "tensor(int16)": np.int16,
-               "tensor(int32)": np.int32, "tensor(int64)": np.int64}
+ONNX_DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(uint8)": np.uint8,
+    "tensor(int8)": np.int8,
+    "tensor(int16)": np.int16,
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+}
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,10 @@ class TFLiteSession(Session):
                 self._interpreter = module.Interpreter(model_content=content, num_threads=num_threads)
                 self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise ArtifactError(f"cannot load {path}: {str(exc).splitlines()[0]}",
-                                "the file is corrupt or was made by a newer converter") from exc
+            raise ArtifactError(
+                f"cannot load {path}: {str(exc).splitlines()[0]}",
+                "the file is corrupt or was made by a newer converter",
+            ) from exc
         inp = self._interpreter.get_input_details()[0]
         outp = self._interpreter.get_output_details()[0]
         self.input, self.output = _tflite_info(inp), _tflite_info(outp)
@@ -107,8 +116,11 @@ class TFLiteSession(Session):
         self._shape = tuple(int(d) for d in inp["shape"])
         self._lock = threading.Lock()
         # bound once: the hot path pays no attribute lookups
-        self._set, self._invoke, self._get = (self._interpreter.set_tensor, self._interpreter.invoke,
-                                              self._interpreter.get_tensor)
+        self._set, self._invoke, self._get = (
+            self._interpreter.set_tensor,
+            self._interpreter.invoke,
+            self._interpreter.get_tensor,
+        )
 
     def embedded_metadata(self) -> dict[str, Any] | None:
         return read_tflite_metadata(self._content)
@@ -160,8 +172,13 @@ class TFLiteSession(Session):
 
 def _tflite_info(detail: dict[str, Any]) -> TensorInfo:
     scale, zero_point = detail["quantization"]
-    return TensorInfo(name=detail["name"], shape=tuple(int(d) for d in detail["shape_signature"]),
-                      dtype=np.dtype(detail["dtype"]), scale=float(scale), zero_point=int(zero_point))
+    return TensorInfo(
+        name=detail["name"],
+        shape=tuple(int(d) for d in detail["shape_signature"]),
+        dtype=np.dtype(detail["dtype"]),
+        scale=float(scale),
+        zero_point=int(zero_point),
+    )
 
 
 class LiteRTSession(TFLiteSession):
@@ -202,8 +219,9 @@ class OnnxRuntimeSession(Session):
         try:
             self._session = ort.InferenceSession(content, sess_options=options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf classes; all mean "bad file"
-            raise ArtifactError(f"cannot load {path}: {str(exc).splitlines()[0][:200]}",
-                                "the file is corrupt or not an ONNX model") from exc
+            raise ArtifactError(
+                f"cannot load {path}: {str(exc).splitlines()[0][:200]}", "the file is corrupt or not an ONNX model"
+            ) from exc
         inp, outp = self._session.get_inputs()[0], self._session.get_outputs()[0]
         self.input, self.output = _onnx_info(inp, path), _onnx_info(outp, path)
         self._run, self._outputs = self._session.run, [outp.name]
@@ -230,14 +248,17 @@ class OnnxRuntimeSession(Session):
 def _onnx_info(arg: Any, path: Path) -> TensorInfo:
     dtype = ONNX_DTYPES.get(arg.type)
     if dtype is None:
-        raise ArtifactError(f"{path}: tensor {arg.name!r} has type {arg.type}, which edgekit does not run",
-                            f"supported: {', '.join(ONNX_DTYPES)}")
+        raise ArtifactError(
+            f"{path}: tensor {arg.name!r} has type {arg.type}, which edgekit does not run",
+            f"supported: {', '.join(ONNX_DTYPES)}",
+        )
     shape = tuple(d if isinstance(d, int) and d > 0 else -1 for d in arg.shape)
     return TensorInfo(name=arg.name, shape=shape, dtype=np.dtype(dtype))  # QDQ models keep float I/O
 
 
-BACKENDS: dict[str, type[Session]] = {cls.name: cls for cls in
-                                      (LiteRTSession, TFLiteRuntimeSession, TensorFlowLiteSession, OnnxRuntimeSession)}
+BACKENDS: dict[str, type[Session]] = {
+    cls.name: cls for cls in (LiteRTSession, TFLiteRuntimeSession, TensorFlowLiteSession, OnnxRuntimeSession)
+}
 
 # (name, module, distribution) per TFLite backend, in preference order: for callers that open interpreters
 TFLITE_BACKENDS = tuple((n, BACKENDS[n].module, BACKENDS[n].distributions[0]) for n in FORMATS[Format.TFLITE].backends)
@@ -257,8 +278,9 @@ def backend_class(fmt: Format, backend: str | None = None) -> tuple[type[Session
     raise BackendError(f"no {wanted} interpreter is installed to run {fmt.value} files", hint)
 
 
-def open_session(fmt: Format, content: bytes, path: Path, backend: str | None = None,
-                 num_threads: int | None = None) -> Session:
+def open_session(
+    fmt: Format, content: bytes, path: Path, backend: str | None = None, num_threads: int | None = None
+) -> Session:
     """A session on the model bytes with the best installed backend for its format (or the one named)."""
     cls, module = backend_class(fmt, backend)
     return cls(module, content, path, num_threads)  # type: ignore[call-arg]

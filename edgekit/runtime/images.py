@@ -56,7 +56,7 @@ def mnist_style(gray: np.ndarray) -> np.ndarray:
     if not ink.any():
         return np.asarray(Image.fromarray(gray).resize((28, 28), Image.Resampling.LANCZOS))
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = BOX / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
@@ -67,13 +67,12 @@ def mnist_style(gray: np.ndarray) -> np.ndarray:
     top = int(np.clip(round(14 - cy), 0, 28 - new_h))
     left = int(np.clip(round(14 - cx), 0, 28 - new_w))
     canvas = np.zeros((28, 28), dtype=np.uint8)
-    canvas[top:top + new_h, left:left + new_w] = np.clip(digit, 0, 255).astype(np.uint8)
+    canvas[top : top + new_h, left : left + new_w] = np.clip(digit, 0, 255).astype(np.uint8)
     return canvas
 
 
 def _mnist_like(contract: Contract | None) -> bool:
-    return contract is None or (contract.is_8bit_image and contract.channels == 1
-                                and contract.image_size == (28, 28))
+    return contract is None or (contract.is_8bit_image and contract.channels == 1 and contract.image_size == (28, 28))
 
 
 def _load_picture(path: Path, contract: Contract | None) -> np.ndarray:
@@ -81,8 +80,10 @@ def _load_picture(path: Path, contract: Contract | None) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     if contract is not None and not contract.is_image:
-        raise ArtifactError(f"{path}: the model takes {contract.input_shape[0]} numbers per sample, not pictures",
-                            "pass a .npy array shaped (N, " + str(contract.input_shape[0]) + ")")
+        raise ArtifactError(
+            f"{path}: the model takes {contract.input_shape[0]} numbers per sample, not pictures",
+            "pass a .npy array shaped (N, " + str(contract.input_shape[0]) + ")",
+        )
     try:
         with Image.open(path) as img:
             img.load()
@@ -116,11 +117,15 @@ def load_images(path: Path, contract: Contract | None = None) -> list[LoadedImag
     if not path.exists():
         raise ArtifactError(f"{path} does not exist")
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and (
-            p.suffix.lower() in PICTURE_SUFFIXES + ARRAY_SUFFIXES or _is_idx(p)))
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and (p.suffix.lower() in PICTURE_SUFFIXES + ARRAY_SUFFIXES or _is_idx(p))
+        )
         if not files:
-            raise ArtifactError(f"{path} holds no images", f"looked for {', '.join(PICTURE_SUFFIXES + ARRAY_SUFFIXES)}"
-                                " and IDX files")
+            raise ArtifactError(
+                f"{path} holds no images", f"looked for {', '.join(PICTURE_SUFFIXES + ARRAY_SUFFIXES)} and IDX files"
+            )
         return [item for f in files for item in load_images(f, contract)]
     suffix = path.suffix.lower()
     if suffix in ARRAY_SUFFIXES:

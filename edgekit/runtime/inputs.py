@@ -59,22 +59,31 @@ def check_raw(contract: Contract, raw: Any) -> tuple[np.ndarray, bool]:
         return array, True
     if smallest < low or largest > high:
         unit = " or [0, 1] (pixels / 255)" if contract.is_8bit_image else ""
-        raise ArtifactError(f"float {what} must be in {low:g}..{high:g}{unit}, got {smallest:.3g}..{largest:.3g}",
-                            "pass uint8 arrays for 0..255 pixel values" if contract.is_8bit_image else None)
+        raise ArtifactError(
+            f"float {what} must be in {low:g}..{high:g}{unit}, got {smallest:.3g}..{largest:.3g}",
+            "pass uint8 arrays for 0..255 pixel values" if contract.is_8bit_image else None,
+        )
     return array, False
 
 
 def _shaped(contract: Contract, array: np.ndarray, what: str) -> np.ndarray:
-    if contract.is_image and contract.channels == 1 and array.ndim >= 3 and array.shape[-1] == 1 \
-            and array.shape[-3:-1] == contract.image_size and contract.model_shape != array.shape[-3:]:
+    if (
+        contract.is_image
+        and contract.channels == 1
+        and array.ndim >= 3
+        and array.shape[-1] == 1
+        and array.shape[-3:-1] == contract.image_size
+        and contract.model_shape != array.shape[-3:]
+    ):
         array = array[..., 0]  # a trailing channel of 1 on a model without one
     try:
         return contract.shape_raw(array)
     except UsageError:
         want = ", ".join(str(s) for s in dict.fromkeys([contract.raw_shape, contract.model_shape]))
-        raise ArtifactError(f"{what} have shape {array.shape}; this model takes {want} (optionally with a "
-                            "leading batch axis)", "picture files of any size are converted by `edgekit predict`"
-                            if contract.is_image else None) from None
+        raise ArtifactError(
+            f"{what} have shape {array.shape}; this model takes {want} (optionally with a leading batch axis)",
+            "picture files of any size are converted by `edgekit predict`" if contract.is_image else None,
+        ) from None
 
 
 def model_values(contract: Contract, raw: Any, unit_contract: Contract | None = None) -> np.ndarray:

@@ -40,7 +40,13 @@ def read_tflite_metadata(model_bytes: bytes) -> dict[str, Any] | None:
             if entry.Name() and entry.Name().decode() == METADATA_KEY:
                 buffer = model.Buffers(entry.Buffer())
                 return json.loads(buffer.DataAsNumpy().tobytes().decode("utf-8"))
-    except (IndexError, ValueError, AttributeError, UnicodeDecodeError, struct.error):  # JSONDecodeError is a ValueError
+    except (
+        IndexError,
+        ValueError,
+        AttributeError,
+        UnicodeDecodeError,
+        struct.error,
+    ):  # JSONDecodeError is a ValueError
         return None  # a foreign or damaged metadata entry: fall back to the sidecar
     return None
 
@@ -53,7 +59,7 @@ def embed_tflite_metadata(model_bytes: bytes, payload: dict[str, Any]) -> bytes:
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(model_bytes, 0))
     for buffer in model.buffers or []:  # large models keep data at an offset; ours never do, but be safe
         if buffer.offset:
-            buffer.data = model_bytes[buffer.offset:buffer.offset + buffer.size]
+            buffer.data = model_bytes[buffer.offset : buffer.offset + buffer.size]
             buffer.offset = buffer.size = 0
     model.metadata = [m for m in (model.metadata or []) if (m.name or b"") not in (METADATA_KEY, METADATA_KEY.encode())]
     blob = schema.BufferT()

@@ -21,14 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import (
-    Contract,
-    DeclaredContract,
-    Layout,
-    from_legacy_metadata,
-    resolve,
-    softmax,
-)
+from edgekit.contract import Contract, DeclaredContract, Layout, from_legacy_metadata, resolve, softmax
 from edgekit.errors import ArtifactError, ModelError, UsageError
 from edgekit.formats import Format, format_of_bytes, format_of_path
 from edgekit.runtime.backends import TFLITE_BACKENDS, Session, open_session
@@ -50,8 +43,9 @@ def _sniff_format(path: Path, head: bytes) -> Format:
         raise ArtifactError(f"{path}: unknown artifact type", "edgekit runs .tflite and .onnx files")
     if actual is not claimed:
         if actual is not None:
-            raise ArtifactError(f"{path} looks like a {actual.value} model, not {claimed.value}",
-                                "rename it with the right suffix")
+            raise ArtifactError(
+                f"{path} looks like a {actual.value} model, not {claimed.value}", "rename it with the right suffix"
+            )
         raise ArtifactError(f"{path} is not a {claimed.value} model", "the file is corrupt or truncated")
     return claimed
 
@@ -67,9 +61,16 @@ def _contract_of(metadata: dict[str, Any], source: str, session: Session) -> tup
         classes = session.output.shape[-1] if session.output.shape else -1
         if classes < 1:
             raise ModelError(f"the output shape {session.output.shape} does not say how many classes there are")
-        contract = Contract(input_shape=_known(item), class_names=tuple(str(i) for i in range(classes)),
-                            sources={"input_shape": "model input tensor", "preprocessing": "default (pixels / 255)",
-                                     "output_kind": "default", "class_names": "default"})
+        contract = Contract(
+            input_shape=_known(item),
+            class_names=tuple(str(i) for i in range(classes)),
+            sources={
+                "input_shape": "model input tensor",
+                "preprocessing": "default (pixels / 255)",
+                "output_kind": "default",
+                "class_names": "default",
+            },
+        )
         return contract, "default"
     except ModelError as exc:
         message = f"{source} metadata: {exc.message}" if source != "none" else exc.message
@@ -81,16 +82,23 @@ def _declared_over(contract: Contract, source: str, declared: DeclaredContract) 
     edgekit inferred or was told at convert time) cannot be contradicted; defaults can."""
     recorded = source != "default"
     try:
-        return resolve(contract, declared, preprocessing_inferred=recorded, output_kind_inferred=recorded,
-                       subject=f"the artifact's {source}")
+        return resolve(
+            contract,
+            declared,
+            preprocessing_inferred=recorded,
+            output_kind_inferred=recorded,
+            subject=f"the artifact's {source}",
+        )
     except UsageError as exc:
         raise UsageError(exc.message, "drop the flag, or convert again with it") from None
 
 
 def _known(shape: tuple[int, ...]) -> tuple[int, ...]:
     if any(d < 1 for d in shape):
-        raise ModelError(f"the input tensor's shape {shape} has dynamic dimensions besides the batch",
-                         "embed a contract naming the input shape")
+        raise ModelError(
+            f"the input tensor's shape {shape} has dynamic dimensions besides the batch",
+            "embed a contract naming the input shape",
+        )
     return shape
 
 
@@ -98,8 +106,13 @@ class Model:
     """A loaded artifact. Thread-safe: TFLite calls are serialised by a lock (the interpreter is not
     re-entrant); onnxruntime sessions run concurrently."""
 
-    def __init__(self, path: Path, backend: str | None = None, num_threads: int | None = None,
-                 declared: DeclaredContract | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        backend: str | None = None,
+        num_threads: int | None = None,
+        declared: DeclaredContract | None = None,
+    ) -> None:
         self.path = Path(path)
         if num_threads is not None and num_threads < 1:
             raise UsageError(f"--threads must be at least 1, got {num_threads}")
@@ -144,20 +157,26 @@ class Model:
         if any(d < 1 for d in item):
             return self.contract.input_shape
         if int(np.prod(item)) != int(np.prod(self.contract.input_shape)):
-            raise ArtifactError(f"{self.path}: the contract's input shape {self.contract.input_shape} does not "
-                                f"fit the model's input tensor {self.session.input.shape}")
+            raise ArtifactError(
+                f"{self.path}: the contract's input shape {self.contract.input_shape} does not "
+                f"fit the model's input tensor {self.session.input.shape}"
+            )
         classes = self.session.output.shape[-1] if self.session.output.shape else -1
         if classes > 0 and classes != self.contract.num_classes:
-            raise ArtifactError(f"{self.path}: the contract names {self.contract.num_classes} classes, the model "
-                                f"outputs {classes}")
+            raise ArtifactError(
+                f"{self.path}: the contract names {self.contract.num_classes} classes, the model outputs {classes}"
+            )
         return item
 
     # --------------------------------------------------------------------------- the fast path
     def _pixel_mapper(self) -> PixelMapper | None:
         """uint8 pixels -> interpreter input in one step, or None when preprocessing varies per pixel."""
         contract, pre = self.contract, self.contract.preprocessing
-        if not contract.is_8bit_image or not is_scalar_scaling(pre) or (
-                contract.channels == 3 and contract.layout is Layout.CHANNELS_FIRST):
+        if (
+            not contract.is_8bit_image
+            or not is_scalar_scaling(pre)
+            or (contract.channels == 3 and contract.layout is Layout.CHANNELS_FIRST)
+        ):
             return None
         table = to_tensor_dtype(pre.apply(np.arange(256, dtype=np.uint8)), self.input_dtype, self.input_quant)
         # onnxruntime sessions run concurrently: each call gets fresh buffers; TFLite calls are serialised
@@ -179,9 +198,11 @@ class Model:
         """Float32 model-space inputs (N, *input_shape), exactly what Keras is fed -> Prediction, in chunks."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim == 0 or len(x) == 0 or x[0].size != math.prod(self._item_shape):
-            raise UsageError(f"model inputs have shape {x.shape}; this model takes (N, "
-                             f"{', '.join(map(str, self.contract.input_shape))})")
-        raws = [self.session.run(self._to_tensor(x[i:i + MAX_CHUNK])) for i in range(0, len(x), MAX_CHUNK)]
+            raise UsageError(
+                f"model inputs have shape {x.shape}; this model takes (N, "
+                f"{', '.join(map(str, self.contract.input_shape))})"
+            )
+        raws = [self.session.run(self._to_tensor(x[i : i + MAX_CHUNK])) for i in range(0, len(x), MAX_CHUNK)]
         raw = raws[0] if len(raws) == 1 else np.concatenate(raws)
         return Prediction(raw, *self._prediction_args)
 
@@ -207,19 +228,36 @@ class Model:
 
     def describe(self) -> dict[str, Any]:
         """What was loaded and how it will be run."""
-        tensor = lambda t: {"name": t.name, "dtype": str(t.dtype), "shape": list(t.shape),  # noqa: E731
-                            "scale": t.scale, "zero_point": t.zero_point}
+
+        def tensor(t: Any) -> dict[str, Any]:
+            return {
+                "name": t.name,
+                "dtype": str(t.dtype),
+                "shape": list(t.shape),
+                "scale": t.scale,
+                "zero_point": t.zero_point,
+            }
+
         return {
-            "path": str(self.path), "format": self.format.value, "mode": self.metadata.get("mode"),
-            "backend": self.backend, "backend_version": self.backend_version, "threads": self.num_threads,
-            "input": tensor(self.session.input), "output": tensor(self.session.output),
+            "path": str(self.path),
+            "format": self.format.value,
+            "mode": self.metadata.get("mode"),
+            "backend": self.backend,
+            "backend_version": self.backend_version,
+            "threads": self.num_threads,
+            "input": tensor(self.session.input),
+            "output": tensor(self.session.output),
             "metadata_source": self.metadata_source,
             "contract": {**self.contract.to_dict(), "source": self.contract_source},
         }
 
 
-def load(path: Path | str, backend: str | None = None, num_threads: int | None = None,
-         declared: DeclaredContract | None = None) -> Model:
+def load(
+    path: Path | str,
+    backend: str | None = None,
+    num_threads: int | None = None,
+    declared: DeclaredContract | None = None,
+) -> Model:
     """Load a .tflite or .onnx artifact with the best installed backend (or the one named); ``declared``
     (``--scale``, ``--outputs``, ... as :func:`edgekit.contract.declare` reads them) fills in what the
     artifact does not record."""

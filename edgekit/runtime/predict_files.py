@@ -35,11 +35,17 @@ class SamplePrediction:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON row of ``edgekit predict --json``."""
-        return {"source": self.source, "label": self.best.label, "class_name": self.best.class_name,
-                "probability": round(self.best.probability, 6),
-                "top_k": [{"label": s.label, "class_name": s.class_name, "probability": round(s.probability, 6)}
-                          for s in self.top_k],
-                "raw": list(self.raw)}
+        return {
+            "source": self.source,
+            "label": self.best.label,
+            "class_name": self.best.class_name,
+            "probability": round(self.best.probability, 6),
+            "top_k": [
+                {"label": s.label, "class_name": s.class_name, "probability": round(s.probability, 6)}
+                for s in self.top_k
+            ],
+            "raw": list(self.raw),
+        }
 
 
 def predict_files(model: Model, paths: Iterable[Path], top_k: int = 1) -> Iterator[SamplePrediction]:
@@ -52,6 +58,8 @@ def predict_files(model: Model, paths: Iterable[Path], top_k: int = 1) -> Iterat
             prediction = model.predict(item.images)
             many = len(prediction.raw) > 1
             for i, scores in enumerate(prediction.top_k(k)):
-                yield SamplePrediction(source=str(item.source) + (f"[{i}]" if many else ""),
-                                       top_k=tuple(ClassScore(*s) for s in scores),
-                                       raw=tuple(prediction.raw[i].tolist()))
+                yield SamplePrediction(
+                    source=str(item.source) + (f"[{i}]" if many else ""),
+                    top_k=tuple(ClassScore(*s) for s in scores),
+                    raw=tuple(prediction.raw[i].tolist()),
+                )

@@ -20,8 +20,13 @@ class Prediction:
     Probabilities are never softmaxed twice: a probability model's outputs are its probabilities.
     """
 
-    def __init__(self, raw: np.ndarray, output_quant: tuple[float, int] = (0.0, 0),
-                 class_names: tuple[str, ...] = (), output_kind: OutputKind = OutputKind.LOGITS) -> None:
+    def __init__(
+        self,
+        raw: np.ndarray,
+        output_quant: tuple[float, int] = (0.0, 0),
+        class_names: tuple[str, ...] = (),
+        output_kind: OutputKind = OutputKind.LOGITS,
+    ) -> None:
         self.raw = raw  # (N, C) exactly what the interpreter returned (int8 for full-integer artifacts)
         self.output_quant = output_quant  # (scale, zero point) of integer outputs
         self.class_names = class_names
@@ -60,8 +65,7 @@ class Prediction:
         """Per sample, the k most likely (class index, class name, probability)."""
         probabilities = self.probabilities
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
-        return [[(int(c), self._name(int(c)), float(probabilities[i, c])) for c in row]
-                for i, row in enumerate(order)]
+        return [[(int(c), self._name(int(c)), float(probabilities[i, c])) for c in row] for i, row in enumerate(order)]
 
     def _name(self, index: int) -> str:
         return self.class_names[index] if index < len(self.class_names) else str(index)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype = np.dtype(np.int8)) -> np.ndarray:
+def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype | None = None) -> np.ndarray:
     """Float -> integer with rounding (half to even) and clipping to the dtype (a bare cast gives wrong answers).
 
     A scale of 0 means "not quantized": the integer tensor takes the values themselves (e.g. raw pixels).
     """
+    dtype = np.dtype(np.int8) if dtype is None else dtype
     info = np.iinfo(dtype)
     if scale == 0:
         return np.clip(np.round(x), info.min, info.max).astype(dtype)

@@ -48,7 +48,7 @@ def shuffled_batches(images: np.ndarray, labels: np.ndarray, config: Any) -> Any
 
         def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
             order = np.random.default_rng([config.seed, self.epoch]).permutation(len(images))
-            picked = order[index * config.batch_size:(index + 1) * config.batch_size]
+            picked = order[index * config.batch_size : (index + 1) * config.batch_size]
             batch = images[picked]
             if shift:
                 batch = shift_images(batch, np.random.default_rng([config.seed, self.epoch, index]), shift)

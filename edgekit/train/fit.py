@@ -9,22 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import (
-    PIXEL_RANGE,
-    Contract,
-    OutputKind,
-    Preprocessing,
-    mnist_contract,
-)
-from edgekit.data import (
-    Dataset,
-    Split,
-    check_trainable,
-    fingerprints,
-    load_data,
-    load_dataset,
-    stratified_subset,
-)
+from edgekit.contract import PIXEL_RANGE, Contract, OutputKind, Preprocessing, mnist_contract
+from edgekit.data import Dataset, Split, check_trainable, fingerprints, load_data, load_dataset, stratified_subset
 from edgekit.data.sources import DataSources
 from edgekit.errors import OutputError, UsageError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
@@ -34,33 +20,10 @@ from edgekit.models import get_model_spec
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.tensorflow_import import describe_device, import_tensorflow
 from edgekit.train.batches import epoch_reporter, shuffled_batches
+from edgekit.train.config import TrainConfig
 from edgekit.versions import library_versions
 
 EARLY_STOPPING_PATIENCE = 10
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides a training run's outcome (it goes into the manifest)."""
-
-    model: str
-    dataset: str
-    epochs: int
-    batch_size: int = 32
-    seed: int = 0
-    learning_rate: float = 1e-3
-    augment: bool = True
-    max_train_images: int | None = None  # for quick runs and tests; None keeps every image
-    data: str | None = None  # --data: user images (a folder, .npz, IDX folder or name) instead of ``dataset``
-
-    def validate(self) -> None:
-        """Reject values no run can use, before anything heavy is imported."""
-        if self.epochs < 1:
-            raise UsageError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.max_train_images is not None and self.max_train_images < 10:
-            raise UsageError(f"--max-train-images must be at least 10, got {self.max_train_images}")
 
 
 @dataclass(frozen=True)
@@ -83,8 +46,12 @@ class TrainResult:
     device = property(lambda self: self.manifest.device)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_dir": str(self.run_dir), "model_path": str(self.model_path),
-                "manifest_path": str(self.manifest_path), **self.manifest.to_dict()}
+        return {
+            "run_dir": str(self.run_dir),
+            "model_path": str(self.model_path),
+            "manifest_path": str(self.manifest_path),
+            **self.manifest.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -119,9 +86,11 @@ def train(
     spec = get_model_spec(config.model)
     layout = RunLayout(Path(out_dir))
     if layout.manifest_path.exists() and not overwrite:
-        raise OutputError(f"{layout.root} already holds a finished run",
-                          "pass --overwrite to train again there (its artifacts and bench reports then describe "
-                          "the old model), or choose another --out")
+        raise OutputError(
+            f"{layout.root} already holds a finished run",
+            "pass --overwrite to train again there (its artifacts and bench reports then describe "
+            "the old model), or choose another --out",
+        )
     ensure_dir(layout.root)
     dataset = _training_data(config, sources or DataSources(), reporter)
     train_split = _training_split(dataset, config)
@@ -156,16 +125,22 @@ def training_contract(dataset: Dataset) -> Contract:
     shape, (low, high) = dataset.image_shape, dataset.value_range
     if shape == (28, 28) and (low, high) == PIXEL_RANGE:
         return mnist_contract(dataset.class_names)
-    return Contract(input_shape=shape, class_names=tuple(dataset.class_names),
-                    preprocessing=Preprocessing.scaling(1.0 / (high - low), -low / (high - low) + 0.0),  # not -0
-                    output_kind=OutputKind.LOGITS, input_range=(low, high),
-                    sources={"preprocessing": "edgekit training: the data's value range onto [0, 1]"})
+    return Contract(
+        input_shape=shape,
+        class_names=tuple(dataset.class_names),
+        preprocessing=Preprocessing.scaling(1.0 / (high - low), -low / (high - low) + 0.0),  # not -0
+        output_kind=OutputKind.LOGITS,
+        input_range=(low, high),
+        sources={"preprocessing": "edgekit training: the data's value range onto [0, 1]"},
+    )
 
 
 def _check_fits(spec: Any, contract: Contract) -> None:
     if spec.images_only and (not contract.is_image or min(contract.image_size or (0,)) < 4):
-        raise UsageError(f"{spec.name} needs images of at least 4x4 pixels; this data is {contract.input_shape}",
-                         "use --model dense for feature vectors and tiny images")
+        raise UsageError(
+            f"{spec.name} needs images of at least 4x4 pixels; this data is {contract.input_shape}",
+            "use --model dense for feature vectors and tiny images",
+        )
 
 
 def _training_split(dataset: Dataset, config: TrainConfig) -> Split:
@@ -174,8 +149,9 @@ def _training_split(dataset: Dataset, config: TrainConfig) -> Split:
     return stratified_subset(dataset.train, config.max_train_images, config.seed)
 
 
-def _fit(spec: Any, config: TrainConfig, contract: Contract, train_split: Split, dataset: Dataset,
-         reporter: Reporter) -> tuple[Any, dict[str, list[float]], float]:
+def _fit(
+    spec: Any, config: TrainConfig, contract: Contract, train_split: Split, dataset: Dataset, reporter: Reporter
+) -> tuple[Any, dict[str, list[float]], float]:
     import keras
 
     x_train, y_train = contract.model_input(train_split.images), train_split.labels.astype(np.int32)
@@ -194,15 +170,22 @@ def _fit(spec: Any, config: TrainConfig, contract: Contract, train_split: Split,
     reporter.start(f"training {config.model}", config.epochs)
     started = time.perf_counter()
     try:
-        history = model.fit(shuffled_batches(x_train, y_train, config), validation_data=(x_val, y_val),
-                            epochs=config.epochs, callbacks=callbacks, verbose=0)
+        history = model.fit(
+            shuffled_batches(x_train, y_train, config),
+            validation_data=(x_val, y_val),
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
     finally:
         reporter.finish()
     history_dict = {k: [float(v) for v in values] for k, values in history.history.items()}
     epochs_run = len(history_dict.get("loss", []))
     if epochs_run < config.epochs:
-        reporter.notice(f"stopped early after {epochs_run} of {config.epochs} epochs (validation loss stopped "
-                        f"improving); the best epoch's weights are kept")
+        reporter.notice(
+            f"stopped early after {epochs_run} of {config.epochs} epochs (validation loss stopped "
+            f"improving); the best epoch's weights are kept"
+        )
     return model, history_dict, time.perf_counter() - started
 
 
@@ -218,8 +201,9 @@ def _evaluate(model: Any, contract: Contract, train_split: Split, dataset: Datas
     }, test_outputs
 
 
-def _write_run(layout: RunLayout, config: TrainConfig, trained: _Trained, dataset: Dataset,
-               contract: Contract) -> TrainResult:
+def _write_run(
+    layout: RunLayout, config: TrainConfig, trained: _Trained, dataset: Dataset, contract: Contract
+) -> TrainResult:
     history = trained.history
     val_losses = history.get("val_loss", [])
     epochs_run = len(history.get("loss", []))
@@ -233,17 +217,33 @@ def _write_run(layout: RunLayout, config: TrainConfig, trained: _Trained, datase
     from edgekit.train.plots import plot_curves, plot_predictions
 
     plot_curves(history, layout.curves_path, title=f"{config.model} on {dataset.name}")
-    plot_predictions(dataset.test.images, dataset.test.labels, np.argmax(trained.test_outputs, axis=1),
-                     dataset.class_names, layout.samples_path)
+    plot_predictions(
+        dataset.test.images,
+        dataset.test.labels,
+        np.argmax(trained.test_outputs, axis=1),
+        dataset.class_names,
+        layout.samples_path,
+    )
     manifest = RunManifest(
-        config=asdict(config), model=config.model,
+        config=asdict(config),
+        model=config.model,
         dataset={**dataset.to_dict(), "train_images_used": len(trained.train_split)},
-        params=int(trained.model.count_params()), epochs_run=epochs_run, best_epoch=best_epoch,
-        metrics=trained.metrics, seconds=round(trained.seconds, 2), device=trained.device,
-        model_sha256=sha256_file(layout.model_path), model_bytes=layout.model_path.stat().st_size,
-        contract=contract, versions=library_versions(), finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        files={"history": layout.history_path.name, "curves": layout.curves_path.name,
-               "test_predictions": layout.samples_path.name},
+        params=int(trained.model.count_params()),
+        epochs_run=epochs_run,
+        best_epoch=best_epoch,
+        metrics=trained.metrics,
+        seconds=round(trained.seconds, 2),
+        device=trained.device,
+        model_sha256=sha256_file(layout.model_path),
+        model_bytes=layout.model_path.stat().st_size,
+        contract=contract,
+        versions=library_versions(),
+        finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        files={
+            "history": layout.history_path.name,
+            "curves": layout.curves_path.name,
+            "test_predictions": layout.samples_path.name,
+        },
         fingerprints_file=layout.fingerprints_path.name,
     )
     write_json_atomic(layout.manifest_path, manifest.to_dict())
@@ -256,9 +256,13 @@ def training_is_current(layout: RunLayout, config: TrainConfig, dataset: Dataset
     if manifest is None or not layout.model_path.is_file():
         return False
     recorded = manifest.dataset
-    return (manifest.config == asdict(config) and manifest.model_sha256 == sha256_file(layout.model_path)
-            and recorded.get("source") == dataset.source and recorded.get("location") == dataset.location
-            and recorded.get("sizes") == dataset.to_dict()["sizes"])
+    return (
+        manifest.config == asdict(config)
+        and manifest.model_sha256 == sha256_file(layout.model_path)
+        and recorded.get("source") == dataset.source
+        and recorded.get("location") == dataset.location
+        and recorded.get("sizes") == dataset.to_dict()["sizes"]
+    )
 
 
 def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -17,7 +17,7 @@ def plot_curves(history: dict[str, list[float]], target: Path, title: str) -> No
     """Loss and accuracy per epoch, training and validation, side by side."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
             if key in history:
                 ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=label)
@@ -51,13 +51,16 @@ def grid_title(true: np.ndarray, predicted: np.ndarray, picked: np.ndarray) -> s
     accuracy = f"Test accuracy {float(np.mean(~wrong)):.1%} on {len(true):,} images."
     if not shown_wrong:
         return f"Test images, titled predicted (true): {len(picked)} of {len(true):,}, none wrong.\n{accuracy}"
-    return (f"Test images, titled predicted (true). The {shown_wrong} red ones are {shown_wrong} of the "
-            f"{int(wrong.sum()):,} wrong answers,\nshown first on purpose; then {len(picked) - shown_wrong} of the "
-            f"{int((~wrong).sum()):,} right ones. {accuracy}")
+    return (
+        f"Test images, titled predicted (true). The {shown_wrong} red ones are {shown_wrong} of the "
+        f"{int(wrong.sum()):,} wrong answers,\nshown first on purpose; then {len(picked) - shown_wrong} of the "
+        f"{int((~wrong).sum()):,} right ones. {accuracy}"
+    )
 
 
-def plot_predictions(images: np.ndarray, true: np.ndarray, predicted: np.ndarray,
-                     class_names: Sequence[str], target: Path) -> None:
+def plot_predictions(
+    images: np.ndarray, true: np.ndarray, predicted: np.ndarray, class_names: Sequence[str], target: Path
+) -> None:
     """A grid of test images titled 'predicted (true)': the wrong ones first, in red, then right ones."""
     plt = pyplot()
     picked = pick_grid_indices(true, predicted)
@@ -65,10 +68,14 @@ def plot_predictions(images: np.ndarray, true: np.ndarray, predicted: np.ndarray
     fig, axes = plt.subplots(GRID_SIZE, GRID_SIZE, figsize=(8, 9))
     for ax in axes.ravel():
         ax.axis("off")
-    for ax, i in zip(axes.ravel(), picked):
+    for ax, i in zip(axes.ravel(), picked, strict=False):
         ax.imshow(images[i], cmap="gray")
         ok = true[i] == predicted[i]
-        ax.set_title(f"{class_names[predicted[i]]} ({class_names[true[i]]})", fontsize=9,
-                     color="black" if ok else "red", fontweight="normal" if ok else "bold")
+        ax.set_title(
+            f"{class_names[predicted[i]]} ({class_names[true[i]]})",
+            fontsize=9,
+            color="black" if ok else "red",
+            fontweight="normal" if ok else "bold",
+        )
     fig.suptitle(grid_title(true, predicted, picked), fontsize=10)
     save_figure(fig, target)
