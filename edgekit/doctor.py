@@ -181,7 +181,12 @@ def _keras_vs_tensorflow(versions: dict[str, str | None]) -> list[Check]:
         checks.append(
             Check("keras", FAIL, f"tensorflow {tf} is installed without keras", "pip install 'keras>=3.10,<4'")
         )
-    if versions.get("tf-keras") and tf_mm and versions.get("tf-keras", "").split(".")[:2] != tf.split(".")[:2]:
+    if (
+        versions.get("tf-keras")
+        and tf
+        and tf_mm
+        and (versions.get("tf-keras") or "").split(".")[:2] != tf.split(".")[:2]
+    ):
         checks.append(
             Check(
                 "tf-keras vs tensorflow",

@@ -10,7 +10,7 @@ from edgekit.files import atomic_path
 DPI = 100
 
 
-def pyplot():  # type: ignore[no-untyped-def]
+def pyplot():
     """matplotlib.pyplot on the headless Agg backend (no display on CI machines or devices)."""
     import matplotlib
 

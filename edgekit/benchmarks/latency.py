@@ -80,7 +80,7 @@ def smallest_batch(latencies: Latencies) -> LatencyStats | None:
     return latencies[min(latencies)] if latencies else None
 
 
-def percentile(samples: Sequence[float], q: float) -> float:
+def percentile(samples: Sequence[float] | np.ndarray, q: float) -> float:
     """The q-th percentile (0..100) with linear interpolation between closest ranks (numpy's default)."""
     ordered = sorted(samples)
     if not ordered:

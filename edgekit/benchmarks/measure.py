@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,8 @@ def measure_reference(loaded: Loaded, config: BenchConfig) -> ReferenceMeasureme
     predict, call = {}, {}
     for b in config.batch_sizes:
         x = model_input[np.arange(b) % len(model_input)]
-        predict[b] = summarize(time_calls(lambda x=x: reference.model.predict(x, verbose=0), KERAS_POLICY), b)
-        call[b] = summarize(time_calls(lambda x=x: reference.model(x, training=False), KERAS_POLICY), b)
+        predict[b] = summarize(time_calls(partial(reference.model.predict, x, verbose=0), KERAS_POLICY), b)
+        call[b] = summarize(time_calls(partial(reference.model, x, training=False), KERAS_POLICY), b)
     result = ReferenceResult(
         device=describe_device(),
         file=str(reference.path),
@@ -194,7 +195,7 @@ def _artifact_latency(model: Any, config: BenchConfig, evaluation: EvaluationSet
         # the artifact's own cost: one interpreter call on ready input, nothing of edgekit's around it
         stats = summarize(time_calls(model.bound_call(model_input), policy), b)
         # what a caller of Model.predict sees, preprocessing included
-        end_to_end = summarize(time_calls(lambda batch=batch: model.predict(batch), policy), b)
+        end_to_end = summarize(time_calls(partial(model.predict, batch), policy), b)
         latency[b] = stats.with_end_to_end(end_to_end)
     return latency
 

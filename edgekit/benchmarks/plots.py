@@ -45,9 +45,9 @@ def latency_plot(report: BenchReport, target: Path) -> None:
     ax.set_xlabel(f"time per call at batch {batch} (log scale): bar = median (p50), whisker = p90")
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
-    present = ["keras", *dict.fromkeys(r.format for r in report.artifacts)]
+    present: list[Format | str] = ["keras", *dict.fromkeys(r.format for r in report.artifacts)]
     ax.legend(
-        handles=[Patch(color=COLOURS[k], label="Keras" if k == "keras" else FORMAT_LABELS[k]) for k in present],
+        handles=[Patch(color=COLOURS[k], label="Keras" if k == "keras" else FORMAT_LABELS[Format(k)]) for k in present],
         loc="lower right",
         fontsize=9,
     )

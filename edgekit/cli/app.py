@@ -38,7 +38,7 @@ def _argument_type_column(self: TyperArgument, ctx: Any) -> str | None:
 
 
 TyperOption.display_type_rich = _option_type_column  # type: ignore[method-assign]
-TyperArgument.display_type_rich = _argument_type_column  # type: ignore[method-assign]
+TyperArgument.display_type_rich = _argument_type_column  # type: ignore[method-assign,assignment]
 F = TypeVar("F", bound=Callable[..., Any])
 
 

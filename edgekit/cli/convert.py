@@ -41,10 +41,10 @@ def convert(
             show_default=False,
         ),
     ] = None,
-    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = ALL_FORMATS,  # type: ignore[valid-type]
+    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = ALL_FORMATS,
     quantize: Annotated[
         QuantizeChoice,
-        typer.Option(  # type: ignore[valid-type]
+        typer.Option(
             "--quantize",
             "-q",
             help="none (float32), float16 (TFLite), dynamic (int8 weights), int8 (full integer, "

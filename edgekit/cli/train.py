@@ -19,7 +19,7 @@ DENSE = ModelName("dense")
 @app.command()
 @handles_errors
 def train(
-    model: Annotated[ModelName, typer.Option("--model", "-m", help="Architecture to train.")] = DENSE,  # type: ignore[arg-type]
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="Architecture to train.")] = DENSE,
     dataset: Annotated[DatasetName, typer.Option("--dataset", "-d", help="Dataset to train on.")] = DatasetName.MNIST,
     epochs: Annotated[
         int | None,

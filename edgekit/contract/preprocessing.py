@@ -99,7 +99,7 @@ class Preprocessing:
 
     def fit_to(self, shape: tuple[int, ...]) -> Preprocessing:
         """Reshape array parameters to broadcast against ``(N, *shape)``, or fail naming the shapes."""
-        params = {}
+        params: dict[str, Any] = {}
         for name in ("scale", "offset", "mean", "std"):
             value = getattr(self, name)
             if isinstance(value, np.ndarray):

@@ -146,7 +146,7 @@ def build_contract(ref: object, declared: DeclaredContract, dataset: Dataset) ->
     )
     with_declared = resolve(
         base,
-        DeclaredContract(**{**_declared_fields(declared), "output_kind": None}),
+        replace(declared, output_kind=None),
         preprocessing_inferred=inferred_pre is not None,
         output_kind_inferred=False,
     )
@@ -159,13 +159,6 @@ def build_contract(ref: object, declared: DeclaredContract, dataset: Dataset) ->
         preprocessing_inferred=False,
         output_kind_inferred=True,
     )
-
-
-def _declared_fields(declared: DeclaredContract) -> dict[str, object]:
-    return {
-        n: getattr(declared, n)
-        for n in ("scale", "offset", "mean", "std", "output_kind", "class_names", "layout", "origin")
-    }
 
 
 def contamination(ref: object, dataset: Dataset) -> tuple[str | None, int | None]:

@@ -258,7 +258,8 @@ class _with_suffix:
     """The path itself when its suffix is right, else a temporary copy with the right suffix."""
 
     def __init__(self, path: Path, suffix: str) -> None:
-        self.path, self.suffix, self._tmp = path, suffix, None
+        self.path, self.suffix = path, suffix
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> Path:
         if self.path.suffix.lower() == self.suffix or (self.suffix == ".h5" and self.path.suffix.lower() == ".hdf5"):

@@ -15,7 +15,7 @@ FLOAT_TYPES = ("FLOAT32", "FLOAT16", "FLOAT64")
 
 def converter_settings(mode: Quantization) -> dict[str, Any]:
     """The one mapping from a mode to TFLiteConverter settings (by name, so it is testable without TF)."""
-    return {
+    settings: dict[Quantization, dict[str, Any]] = {
         Quantization.NONE: {},
         Quantization.FLOAT16: {"optimizations": ["DEFAULT"], "supported_types": ["float16"]},
         Quantization.DYNAMIC: {"optimizations": ["DEFAULT"]},
@@ -26,7 +26,8 @@ def converter_settings(mode: Quantization) -> dict[str, Any]:
             "inference_output_type": "int8",
             "representative_dataset": True,
         },
-    }[mode]
+    }
+    return settings[mode]
 
 
 def to_tflite(
@@ -68,7 +69,7 @@ def _configure(
         if inputs.shape[1:] != tuple(input_shape):
             raise ConversionError(f"calibration inputs have shape {inputs.shape[1:]}, the model takes {input_shape}")
 
-        def representative_dataset():  # type: ignore[no-untyped-def]
+        def representative_dataset():
             for i in range(len(inputs)):
                 yield [inputs[i : i + 1]]
 

@@ -70,7 +70,7 @@ class Dataset:
         """One split by name: train, validation or test."""
         if name not in SPLIT_NAMES:
             raise DataError(f"unknown split {name!r}", "choose train, validation or test")
-        return getattr(self, name)  # type: ignore[no-any-return]
+        return getattr(self, name)
 
     @property
     def image_shape(self) -> tuple[int, ...]:

@@ -89,4 +89,4 @@ def get_model_spec(name: str) -> ModelSpec:
 
 def build_model(name: str, seed: int = 0) -> Any:
     """Build an uncompiled Keras model by registry name."""
-    return get_model_spec(name).build(seed)
+    return get_model_spec(name).build(seed, (28, 28), NUM_CLASSES)

@@ -234,11 +234,11 @@ class OnnxRuntimeSession(Session):
             return None  # a foreign or damaged entry: fall back to the sidecar
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        return self._run(self._outputs, {self.input.name: x})[0]  # type: ignore[no-any-return]
+        return self._run(self._outputs, {self.input.name: x})[0]
 
     def mapped(self, mapper: Mapper) -> MappedRun:
         run, outputs, name = self._run, self._outputs, self.input.name
-        return lambda raw, shape: run(outputs, {name: mapper(raw)})[0]  # type: ignore[no-any-return]
+        return lambda raw, shape: run(outputs, {name: mapper(raw)})[0]
 
     def bind(self, x: np.ndarray) -> Callable[[], np.ndarray]:
         run, outputs, feed = self._run, self._outputs, {self.input.name: x}

@@ -22,7 +22,7 @@ def _tflite_schema() -> Any:
         from ai_edge_litert import schema_py_generated as schema
     except ImportError:
         try:
-            from tensorflow.lite.python import schema_py_generated as schema  # type: ignore[no-redef]
+            from tensorflow.lite.python import schema_py_generated as schema
         except ImportError:
             return None
     return schema

@@ -22,7 +22,7 @@ def max_shift(image_shape: tuple[int, ...]) -> int:
 def shift_images(images: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.ndarray:
     """Translate each (H, W) or (H, W, C) image by a random whole number of pixels in [-max_shift, max_shift]
     (the background value 0 fills in: the model-input value of a black pixel for edgekit's contracts)."""
-    n, h, w = images.shape[:3]
+    n, h, w = (int(d) for d in images.shape[:3])
     spatial = ((0, 0), (max_shift, max_shift), (max_shift, max_shift))
     padded = np.pad(images, spatial + ((0, 0),) * (images.ndim - 3))
     dy = rng.integers(0, 2 * max_shift + 1, size=n)
@@ -38,7 +38,7 @@ def shuffled_batches(images: np.ndarray, labels: np.ndarray, config: Any) -> Any
 
     shift = max_shift(images.shape[1:]) if config.augment else 0
 
-    class ShiftedBatches(keras.utils.PyDataset):  # type: ignore[misc]
+    class ShiftedBatches(keras.utils.PyDataset):
         def __init__(self) -> None:
             super().__init__(workers=1, use_multiprocessing=False)
             self.epoch = 0
@@ -63,7 +63,7 @@ def shuffled_batches(images: np.ndarray, labels: np.ndarray, config: Any) -> Any
 def epoch_reporter(reporter: Reporter, epochs: int) -> Any:
     import keras
 
-    class ReportEpochs(keras.callbacks.Callback):  # type: ignore[misc]
+    class ReportEpochs(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
             logs = logs or {}
             reporter.advance(
