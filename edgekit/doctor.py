@@ -109,7 +109,7 @@ def _try_import(module: str) -> str | None:
 
 def extra_install(extra: str) -> str:
     """How to add an extra: edgekit is installed from a checkout or a built wheel, not the package index."""
-    return f"pip install '.[{extra}]' in an edgekit checkout (or 'edgekit-VERSION-py3-none-any.whl[{extra}]')"
+    return f"pip install '.[{extra}]' from an edgekit checkout"
 
 
 TRAIN_INSTALL = extra_install("train")
@@ -228,7 +228,7 @@ def _extra_checks(extra: str, needs: list[tuple[tuple[str, ...], str]], imported
                 f"{extra}: not installed",
                 INFO,
                 ", ".join(missing),
-                f"{extra_install(extra)}, if you need {extra}",
+                extra_install(extra),
             )
         )
     for (_, module), here in zip(needs, present, strict=True):

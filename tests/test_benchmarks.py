@@ -455,7 +455,7 @@ def test_gate_exit_codes_with_honest_and_doctored_baselines(
     shutil.copy(result.json_path, honest)
     doctored = json.loads(result.json_path.read_text())
     for row in doctored["artifacts"]:
-        row["latency"]["1"]["p50_ms"] /= 100  # "it used to be 100x faster"
+        row["latency"]["1"]["p50_ms"] /= 1000  # "it used to be 1,000x faster": a breach of 50x under any load
         row["drift"]["accuracy"] = 1.0  # "it used to be perfect"
     doctored["environment"]["cpu_model"] = "a different CPU"
     (tmp_path / "doctored.json").write_text(json.dumps(doctored))
