@@ -54,6 +54,7 @@ class FormatSpec:
     modes: tuple[Quantization, ...]
     converter: str  # "module:function" (reference, mode, calibration inputs, options) -> bytes
     embedder: str  # "module:function" (artifact bytes, metadata dict) -> bytes with the metadata inside
+    graph_reader: str  # "module:function" (model bytes) -> runtime.graph.GraphFacts, or None (no schema module)
     backends: tuple[str, ...]  # runtime backend names, in order of preference
     install_hint: str  # how to install its first backend on a device
     signature: Callable[[bytes], bool]  # does a file's head look like this format?
@@ -65,6 +66,10 @@ class FormatSpec:
     def load_embedder(self) -> Callable[[bytes, dict[str, Any]], bytes]:
         """The function that stores edgekit's metadata inside an artifact."""
         return _resolve(self.embedder)
+
+    def load_graph_reader(self) -> Callable[[bytes], Any]:
+        """The function that reads what a model file shows about itself (numpy-free, device-safe)."""
+        return _resolve(self.graph_reader)
 
 
 def _resolve(dotted: str) -> Any:
@@ -89,6 +94,7 @@ FORMATS: dict[Format, FormatSpec] = {
         modes=(Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8),
         converter="edgekit.convert.tflite:to_tflite",
         embedder="edgekit.runtime.metadata:embed_tflite_metadata",
+        graph_reader="edgekit.runtime.tflite_graph:read_tflite_graph",
         backends=("ai_edge_litert", "tflite_runtime", "tensorflow"),
         install_hint="pip install ai-edge-litert",
         signature=_is_tflite,
@@ -99,6 +105,7 @@ FORMATS: dict[Format, FormatSpec] = {
         modes=(Quantization.NONE, Quantization.DYNAMIC, Quantization.INT8),
         converter="edgekit.convert.onnx:to_onnx",
         embedder="edgekit.convert.onnx:embed_onnx_metadata",
+        graph_reader="edgekit.runtime.onnx_graph:read_onnx_graph",
         backends=("onnxruntime",),
         install_hint="pip install onnxruntime  (the edgekit[onnx] extra; from a checkout: pip install '.[onnx]')",
         signature=_is_onnx,

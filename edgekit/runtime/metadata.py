@@ -16,7 +16,7 @@ from typing import Any
 METADATA_KEY = "edgekit"
 
 
-def _tflite_schema() -> Any:
+def tflite_schema() -> Any:
     """The TFLite flatbuffer schema module from whichever TFLite package is installed."""
     try:
         from ai_edge_litert import schema_py_generated as schema
@@ -30,7 +30,7 @@ def _tflite_schema() -> Any:
 
 def read_tflite_metadata(model_bytes: bytes) -> dict[str, Any] | None:
     """The edgekit JSON embedded in a .tflite file, or None when it has none (or no schema is installed)."""
-    schema = _tflite_schema()
+    schema = tflite_schema()
     if schema is None:
         return None
     try:
@@ -55,7 +55,7 @@ def embed_tflite_metadata(model_bytes: bytes, payload: dict[str, Any]) -> bytes:
     """Return the .tflite bytes with ``payload`` stored as the ``edgekit`` metadata entry (replacing one)."""
     import flatbuffers
 
-    schema = _tflite_schema()
+    schema = tflite_schema()
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(model_bytes, 0))
     for buffer in model.buffers or []:  # large models keep data at an offset; ours never do, but be safe
         if buffer.offset:
