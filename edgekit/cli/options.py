@@ -56,11 +56,20 @@ ClassNamesOption = Annotated[
         "--class-names", help="A file with one class name a line, or a comma list.", rich_help_panel="Model contract"
     ),
 ]
+LayoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        help="Where an image model wants its channel axis: nhwc (Keras, TFLite) or nchw (PyTorch exports). "
+        "Read off the input tensor when it is unambiguous.",
+        rich_help_panel="Model contract",
+    ),
+]
 ContractOption = Annotated[
     Path | None,
     typer.Option(
         "--contract",
-        help="A TOML file with any of the keys scale, offset, mean, std, outputs, class_names (flags win).",
+        help="A TOML file with any of the keys scale, offset, mean, std, outputs, class_names, layout (flags win).",
         rich_help_panel="Model contract",
     ),
 ]

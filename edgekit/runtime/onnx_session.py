@@ -8,6 +8,7 @@ user's stdout, where they would break ``--json``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,23 @@ from edgekit.native_output import quiet_native_output
 from edgekit.runtime.metadata import METADATA_KEY
 from edgekit.runtime.session import MappedRun, Mapper, Session, run_failed, single
 from edgekit.runtime.tensors import onnx_info
+
+_MISSING_DATA = re.compile(r'External data path does not exist: "?([^"\n]+)"?')
+
+
+def load_failed(path: Path, exc: BaseException) -> ArtifactError:
+    """Why onnxruntime refused a file, with the external data file named when that is what is missing."""
+    text = str(exc).strip()
+    missing = _MISSING_DATA.search(text)
+    if missing:
+        return ArtifactError(
+            f"{path} keeps its weights in an external data file, {Path(missing.group(1)).name}, which is missing",
+            "copy the .data file(s) saved with the model into the same folder as the .onnx",
+        )
+    return ArtifactError(
+        f"cannot load {path}: {(text.splitlines() or [type(exc).__name__])[0][:300]}",
+        "the file is corrupt or not an ONNX model",
+    )
 
 
 class OnnxRuntimeSession(Session):
@@ -47,10 +65,7 @@ class OnnxRuntimeSession(Session):
         except ArtifactError:
             raise
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf classes; all mean "bad file"
-            raise ArtifactError(
-                f"cannot load {path}: {(str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]}",
-                "the file is corrupt, not an ONNX model, or its external data file is missing",
-            ) from exc
+            raise load_failed(path, exc) from exc
         self.input, self.output = onnx_info(inp, path), onnx_info(outp, path)
         self._run, self._outputs = self._session.run, [outp.name]
         state = ort.capi.onnxruntime_pybind11_state
