@@ -174,7 +174,7 @@ def test_thresholds_from_toml_and_flags(tmp_path: Path) -> None:
     path.write_text("max_accuracy_dorp = 1\n")
     with pytest.raises(UsageError, match="unknown threshold"):
         load_thresholds(path)
-    with pytest.raises(UsageError, match="makes no sense"):
+    with pytest.raises(UsageError, match="out of range"):
         Thresholds(min_agreement=2).validate()
 
 
@@ -478,6 +478,12 @@ def test_gate_exit_codes_with_honest_and_doctored_baselines(
     assert ok.exit_code == 0, ok.output
     bad = runner.invoke(app, [*args, "--baseline", str(tmp_path / "doctored.json"), "--out", str(tmp_path / "b")])
     assert bad.exit_code == 3, bad.output
+    for row in doctored["artifacts"]:
+        row["name"] = "renamed-" + row["name"]  # a baseline of other artifacts: nothing to compare, never a pass
+    (tmp_path / "other.json").write_text(json.dumps(doctored))
+    other = runner.invoke(app, [*args, "--baseline", str(tmp_path / "other.json"), "--out", str(tmp_path / "c")])
+    assert other.exit_code == 2, other.output
+    assert "max_slowdown compared nothing: the baseline shares no artifact with this report" in other.output
     assert "error: 4 threshold breach(es)" in bad.output  # slowdown and regression, for each of two artifacts
     assert "tflite-int8: p50" in bad.output and "below the baseline's" in bad.output
     report = json.loads((tmp_path / "b" / "report.json").read_text())
