@@ -61,7 +61,9 @@ class Outcome:
         )
 
 
-def run_cli(commands: list[list[str]], env: dict[str, str] | None = None, timeout: float = 120) -> tuple[list[Outcome], list[str]]:
+def run_cli(
+    commands: list[list[str]], env: dict[str, str] | None = None, timeout: float = 120
+) -> tuple[list[Outcome], list[str]]:
     """Each command's outcome, and the heavy modules the child had imported by the end."""
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, json.dumps(commands)],
@@ -73,5 +75,7 @@ def run_cli(commands: list[list[str]], env: dict[str, str] | None = None, timeou
     )
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(done.stdout.splitlines()[-1])
-    outcomes = [Outcome(args, r["code"], r["stdout"], r["stderr"]) for args, r in zip(commands, data["results"], strict=True)]
+    outcomes = [
+        Outcome(args, r["code"], r["stdout"], r["stderr"]) for args, r in zip(commands, data["results"], strict=True)
+    ]
     return outcomes, data["heavy"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from edgekit.benchmarks.latency import LatencyStats
 from edgekit.benchmarks.results import SCHEMA_VERSION, ArtifactResult, BenchReport
 from edgekit.errors import ModelError, UsageError
+from edgekit.files import write_error
 
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 MAX_REPORT_BYTES = 64 << 20  # a report.json is tens of KiB; this bounds what a baseline read may cost
@@ -182,8 +183,11 @@ def write_step_summary(markdown: str) -> bool:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return False
-    with open(target, "a", encoding="utf-8") as fh:
-        fh.write(markdown + "\n")
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    except OSError as exc:
+        raise write_error(Path(target), exc) from None
     return True
 
 
