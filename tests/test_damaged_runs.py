@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from edgekit.cli import app
+from edgekit.data.sources import DataSources
 from edgekit.errors import OutputError
-from edgekit.files import atomic_path, clean_stale_partials, write_bytes_atomic, write_json_atomic
+from edgekit.files import atomic_path, clean_stale_partials, sha256_file, write_bytes_atomic, write_json_atomic
+from edgekit.layout import RunLayout
+from edgekit.manifests import read_run_manifest
+from edgekit.progress import RecordingReporter, SilentReporter
+from edgekit.train import TrainConfig, train
 
 _real_write_bytes = Path.write_bytes
+runner = CliRunner()
 
 
 def fail_writes_under(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int = errno.ENOSPC) -> None:
@@ -118,3 +128,154 @@ def test_an_interrupted_write_leaves_the_old_file(tmp_path: Path) -> None:
         tmp.write_text("new, half")
         raise KeyboardInterrupt
     assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+
+
+# ------------------------------------------------------------------------------ training over a run
+
+
+def _cut(path: Path) -> None:
+    """Cut a JSON file in half, as a crash or a full disk outside edgekit would."""
+    text = path.read_bytes()
+    path.write_bytes(text[: len(text) // 2])
+
+
+def _quick(seed: int = 0) -> TrainConfig:
+    return TrainConfig(model="dense", dataset="mnist", epochs=1, max_train_images=100, seed=seed, augment=False)
+
+
+@pytest.fixture()
+def finished_run(tiny_dataset, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A finished one-epoch run with an artifacts/ folder beside its files."""
+    run = tmp_path / "run"
+    train(_quick(), run, sources=DataSources(preloaded=tiny_dataset))
+    (run / "artifacts").mkdir()
+    (run / "artifacts" / "keep.txt").write_text("artifacts stay where they are")
+    return run
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(run.iterdir()) if p.is_file()}
+
+
+class _StopInEpoch(SilentReporter):
+    def advance(self, steps: int = 1, info: str = "") -> None:
+        raise KeyboardInterrupt  # Ctrl-C at the end of the first epoch
+
+
+def test_an_interrupted_retrain_leaves_the_finished_run_intact(tiny_dataset, finished_run: Path) -> None:  # type: ignore[no-untyped-def]
+    before = _snapshot(finished_run)
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            _quick(1),
+            finished_run,
+            sources=DataSources(preloaded=tiny_dataset),
+            reporter=_StopInEpoch(),
+            overwrite=True,
+        )
+    assert _snapshot(finished_run) == before  # manifest, model, history, plots: byte for byte
+    manifest = read_run_manifest(RunLayout(finished_run))
+    assert manifest is not None and manifest.model_sha256 == sha256_file(finished_run / "model.keras")
+    assert sorted(p.name for p in finished_run.iterdir() if p.name.startswith(".")) == []  # no staging left
+
+
+def test_a_retrain_that_fails_while_writing_leaves_the_finished_run_intact(
+    tiny_dataset, finished_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    before = _snapshot(finished_run)
+    fail_writes_under(monkeypatch, finished_run)  # the model is saved by Keras; history.json then finds the disk full
+    with pytest.raises(OutputError, match=r"no space left on device writing .*\.training\..*history\.json"):
+        train(_quick(1), finished_run, sources=DataSources(preloaded=tiny_dataset), overwrite=True)
+    assert _snapshot(finished_run) == before and not [p for p in finished_run.iterdir() if p.name.startswith(".")]
+    monkeypatch.undo()
+    result = train(_quick(1), finished_run, sources=DataSources(preloaded=tiny_dataset), overwrite=True)
+    after = _snapshot(finished_run)
+    assert after["manifest.json"] != before["manifest.json"] and after["model.keras"] != before["model.keras"]
+    assert result.manifest.model_sha256 == sha256_file(finished_run / "model.keras")
+    assert (finished_run / "artifacts" / "keep.txt").exists()  # the swap moves the run's own files only
+    assert sorted(after) == sorted(before)
+
+
+def test_a_damaged_manifest_means_train_again_with_a_notice(tiny_dataset, finished_run: Path) -> None:  # type: ignore[no-untyped-def]
+    _cut(finished_run / "manifest.json")
+    reporter = RecordingReporter()
+    train(_quick(), finished_run, sources=DataSources(preloaded=tiny_dataset), reporter=reporter)  # no --overwrite
+    [notice] = [n for n in reporter.notices if "damaged" in n]
+    assert "manifest.json is damaged (JSONDecodeError): the run there is not finished; training it again" in notice
+    assert read_run_manifest(RunLayout(finished_run)) is not None
+
+
+# ------------------------------------------------------------------------- convert and bench, through the CLI
+
+
+@pytest.fixture(scope="module")
+def converted_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """A finished one-epoch run with its tflite-float32 artifact; tests work on copies."""
+    from edgekit.convert import convert
+
+    run = tmp_path_factory.mktemp("converted") / "run"
+    train(_quick(), run, sources=DataSources(preloaded=tiny_dataset))
+    convert(run, "tflite", "none")
+    return run
+
+
+@pytest.fixture()
+def run_copy(converted_run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(converted_run, tmp_path / "run"))
+
+
+def _convert(run: Path, *more: str) -> Result:
+    return runner.invoke(app, ["convert", str(run), "-f", "tflite", "-q", "none", "--offline", *more])
+
+
+def test_convert_redoes_an_artifact_whose_sidecar_is_damaged(run_copy: Path) -> None:
+    sidecar, artifact = run_copy / "artifacts" / "tflite-float32.json", run_copy / "artifacts" / "tflite-float32.tflite"
+    _cut(sidecar)
+    again = _convert(run_copy)  # no --overwrite needed: a damaged sidecar is not a finished artifact
+    assert again.exit_code == 0, again.output
+    assert "tflite-float32.json is damaged (JSONDecodeError): converting tflite-float32.tflite again" in again.output
+    assert json.loads(sidecar.read_text())["sha256"] == sha256_file(artifact)
+    artifact.write_bytes(artifact.read_bytes() + b"\0")  # the sidecar now describes another file
+    third = _convert(run_copy)
+    assert third.exit_code == 0 and "describes another file than tflite-float32.tflite" in third.output
+    finished = _convert(run_copy)  # a finished artifact is still kept without --overwrite
+    assert finished.exit_code == 1 and "already exist(s)" in finished.output
+
+
+def test_convert_of_a_run_whose_manifest_is_damaged_names_the_step_to_redo(run_copy: Path) -> None:
+    _cut(run_copy / "manifest.json")
+    result = _convert(run_copy, "--overwrite")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert "manifest.json is damaged (JSONDecodeError)" in line and "holds no finished training run" in line
+    assert "edgekit train --overwrite" in result.output
+
+
+def test_a_damaged_fingerprints_file_is_a_notice_not_a_crash(run_copy: Path) -> None:
+    (run_copy / "train-fingerprints.npy").write_bytes(b"\x93NUMPY garbage")
+    result = _convert(run_copy, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert "corrupt .npy header" in result.output and "overlap with training images is not counted" in result.output
+
+
+def test_a_full_disk_in_convert_bench_and_train_is_one_line(
+    run_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    artifacts = run_copy / "artifacts"
+    fail_writes_under(monkeypatch, artifacts)
+    converted = _convert(run_copy, "--overwrite")
+    bench_out = tmp_path / "bench"
+    fail_writes_under(monkeypatch, bench_out)
+    args = ["--artifacts", "tflite-float32", "--batch-sizes", "1", "--min-time", "0.01", "--no-plots"]
+    benched = runner.invoke(app, ["bench", str(run_copy), *args, "--out", str(bench_out), "--offline"])
+    fail_writes_under(monkeypatch, tmp_path / "new-run")
+    trained = runner.invoke(app, ["train", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "new-run")])
+    for result, target in (
+        (converted, artifacts / "tflite-float32.tflite"),
+        (benched, bench_out / "report.json"),
+        (trained, tmp_path / "new-run"),
+    ):
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
+        assert line.startswith(f"error: no space left on device writing {target}"), line
+    assert sorted(p.name for p in artifacts.iterdir()) == ["tflite-float32.json", "tflite-float32.tflite"]
+    assert list(bench_out.iterdir()) == [] and list((tmp_path / "new-run").iterdir()) == []  # nothing half-written
