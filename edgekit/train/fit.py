@@ -217,7 +217,10 @@ def _write_run(
 ) -> TrainResult:
     """Write the run into a staging folder, then move it into ``layout`` in one short step, manifest last."""
     with staging_dir(layout.root, TRAINING_STAGING) as staging:
-        manifest = _write_files(RunLayout(staging), config, trained, dataset, contract)
+        try:
+            manifest = _write_files(RunLayout(staging), config, trained, dataset, contract)
+        except OutputError as exc:  # name the file the user knows (run/model.keras), not the hidden staging one
+            raise OutputError(exc.message.replace(str(staging), str(layout.root)), exc.hint) from None
         move_into(staging, layout.root, layout.manifest_path.name)
     return TrainResult(layout, manifest)
 
