@@ -143,14 +143,21 @@ def _quick(seed: int = 0) -> TrainConfig:
     return TrainConfig(model="dense", dataset="mnist", epochs=1, max_train_images=100, seed=seed, augment=False)
 
 
-@pytest.fixture()
-def finished_run(tiny_dataset, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    """A finished one-epoch run with an artifacts/ folder beside its files."""
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def base_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """A finished one-epoch run with its tflite-float32 artifact beside it; tests work on copies."""
+    from edgekit.convert import convert
+
+    run = tmp_path_factory.mktemp("base") / "run"
     train(_quick(), run, sources=DataSources(preloaded=tiny_dataset))
-    (run / "artifacts").mkdir()
+    convert(run, "tflite", "none")
     (run / "artifacts" / "keep.txt").write_text("artifacts stay where they are")
     return run
+
+
+@pytest.fixture()
+def finished_run(base_run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(base_run, tmp_path / "run"))
 
 
 def _snapshot(run: Path) -> dict[str, bytes]:
@@ -207,66 +214,53 @@ def test_a_damaged_manifest_means_train_again_with_a_notice(tiny_dataset, finish
 # ------------------------------------------------------------------------- convert and bench, through the CLI
 
 
-@pytest.fixture(scope="module")
-def converted_run(tiny_dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
-    """A finished one-epoch run with its tflite-float32 artifact; tests work on copies."""
-    from edgekit.convert import convert
-
-    run = tmp_path_factory.mktemp("converted") / "run"
-    train(_quick(), run, sources=DataSources(preloaded=tiny_dataset))
-    convert(run, "tflite", "none")
-    return run
-
-
-@pytest.fixture()
-def run_copy(converted_run: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(converted_run, tmp_path / "run"))
-
-
 def _convert(run: Path, *more: str) -> Result:
     return runner.invoke(app, ["convert", str(run), "-f", "tflite", "-q", "none", "--offline", *more])
 
 
-def test_convert_redoes_an_artifact_whose_sidecar_is_damaged(run_copy: Path) -> None:
-    sidecar, artifact = run_copy / "artifacts" / "tflite-float32.json", run_copy / "artifacts" / "tflite-float32.tflite"
+def test_convert_redoes_an_artifact_whose_sidecar_is_damaged(finished_run: Path) -> None:
+    sidecar, artifact = (
+        finished_run / "artifacts" / "tflite-float32.json",
+        finished_run / "artifacts" / "tflite-float32.tflite",
+    )
     _cut(sidecar)
-    again = _convert(run_copy)  # no --overwrite needed: a damaged sidecar is not a finished artifact
+    again = _convert(finished_run)  # no --overwrite needed: a damaged sidecar is not a finished artifact
     assert again.exit_code == 0, again.output
     assert "tflite-float32.json is damaged (JSONDecodeError): converting tflite-float32.tflite again" in again.output
     assert json.loads(sidecar.read_text())["sha256"] == sha256_file(artifact)
     artifact.write_bytes(artifact.read_bytes() + b"\0")  # the sidecar now describes another file
-    third = _convert(run_copy)
+    third = _convert(finished_run)
     assert third.exit_code == 0 and "describes another file than tflite-float32.tflite" in third.output
-    finished = _convert(run_copy)  # a finished artifact is still kept without --overwrite
+    finished = _convert(finished_run)  # a finished artifact is still kept without --overwrite
     assert finished.exit_code == 1 and "already exist(s)" in finished.output
 
 
-def test_convert_of_a_run_whose_manifest_is_damaged_names_the_step_to_redo(run_copy: Path) -> None:
-    _cut(run_copy / "manifest.json")
-    result = _convert(run_copy, "--overwrite")
+def test_convert_of_a_run_whose_manifest_is_damaged_names_the_step_to_redo(finished_run: Path) -> None:
+    _cut(finished_run / "manifest.json")
+    result = _convert(finished_run, "--overwrite")
     assert result.exit_code == 1 and "Traceback" not in result.output
     [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert "manifest.json is damaged (JSONDecodeError)" in line and "holds no finished training run" in line
     assert "edgekit train --overwrite" in result.output
 
 
-def test_a_damaged_fingerprints_file_is_a_notice_not_a_crash(run_copy: Path) -> None:
-    (run_copy / "train-fingerprints.npy").write_bytes(b"\x93NUMPY garbage")
-    result = _convert(run_copy, "--overwrite")
+def test_a_damaged_fingerprints_file_is_a_notice_not_a_crash(finished_run: Path) -> None:
+    (finished_run / "train-fingerprints.npy").write_bytes(b"\x93NUMPY garbage")
+    result = _convert(finished_run, "--overwrite")
     assert result.exit_code == 0, result.output
     assert "corrupt .npy header" in result.output and "overlap with training images is not counted" in result.output
 
 
 def test_a_full_disk_in_convert_bench_and_train_is_one_line(
-    run_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    artifacts = run_copy / "artifacts"
+    artifacts = finished_run / "artifacts"
     fail_writes_under(monkeypatch, artifacts)
-    converted = _convert(run_copy, "--overwrite")
+    converted = _convert(finished_run, "--overwrite")
     bench_out = tmp_path / "bench"
     fail_writes_under(monkeypatch, bench_out)
     args = ["--artifacts", "tflite-float32", "--batch-sizes", "1", "--min-time", "0.01", "--no-plots"]
-    benched = runner.invoke(app, ["bench", str(run_copy), *args, "--out", str(bench_out), "--offline"])
+    benched = runner.invoke(app, ["bench", str(finished_run), *args, "--out", str(bench_out), "--offline"])
     fail_writes_under(monkeypatch, tmp_path / "new-run")
     trained = runner.invoke(app, ["train", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "new-run")])
     for result, target in (
@@ -277,5 +271,5 @@ def test_a_full_disk_in_convert_bench_and_train_is_one_line(
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
         [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
         assert line == f"error: no space left on device writing {target}", line
-    assert sorted(p.name for p in artifacts.iterdir()) == ["tflite-float32.json", "tflite-float32.tflite"]
+    assert sorted(p.name for p in artifacts.iterdir()) == ["keep.txt", "tflite-float32.json", "tflite-float32.tflite"]
     assert list(bench_out.iterdir()) == [] and list((tmp_path / "new-run").iterdir()) == []  # nothing half-written
