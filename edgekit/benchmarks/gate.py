@@ -129,7 +129,8 @@ def gate(
     """The gate over a report's rows: every breach, the comparison counts, and where the baseline came from."""
     checked = compare(report.artifacts, thresholds, baseline.artifacts if baseline else ())
     summary = baseline_summary(report.environment, baseline, baseline_path)
-    return GateResult(thresholds.active(), summary, checked.breaches, checked.comparisons)
+    counted = checked.comparisons if thresholds.active() else None  # no threshold: nothing to count, as before
+    return GateResult(thresholds.active(), summary, checked.breaches, counted)
 
 
 def evaluate(
