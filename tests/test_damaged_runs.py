@@ -242,6 +242,8 @@ def test_convert_of_a_run_whose_manifest_is_damaged_names_the_step_to_redo(finis
     [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert "manifest.json is damaged (JSONDecodeError)" in line and "holds no finished training run" in line
     assert "edgekit train --overwrite" in result.output
+    benched = runner.invoke(app, ["bench", str(finished_run), "--no-plots", "--min-time", "0.01", "--offline"])
+    assert benched.exit_code == 1 and "holds no finished training run" in benched.output, benched.output
 
 
 def test_a_damaged_fingerprints_file_is_a_notice_not_a_crash(finished_run: Path) -> None:

@@ -131,6 +131,7 @@ def test_the_report_lists_the_comparisons_each_threshold_made(tmp_path: Path) ->
     assert "`max_accuracy_drop` = 1.0 (2 comparisons), `max_slowdown` = 100.0 (1 comparison)" in render_markdown(report)
     assert type(report).from_dict(on_disk) == report
     assert old.gate.comparisons is None and "comparisons" not in old.to_dict()["gate"]  # old reports unchanged
+    assert gate(two, Thresholds(), old, path).comparisons is None  # no threshold: nothing counted, nothing shown
 
 
 def _baselines(folder: Path) -> dict[str, Path]:
