@@ -11,6 +11,7 @@
           tflite-int8.tflite         artifact_name(format, mode) + the format's suffix
           tflite-int8.json           its sidecar manifest
         bench/                       report.json, report.md, plots
+        .training.HOST-PID.XXXX.partial/   while training writes: the new run's files, moved in when complete
 
 Nothing else in edgekit spells these names out.
 """
@@ -28,6 +29,7 @@ MODEL_FILE = "model.keras"
 MANIFEST_FILE = "manifest.json"
 ARTIFACTS_DIR = "artifacts"
 BENCH_DIR = "bench"
+TRAINING_STAGING = "training"  # the stem of the hidden folder a training run is written into first
 
 
 def artifact_name(fmt: Format, mode: Quantization) -> str:

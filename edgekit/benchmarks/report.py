@@ -9,8 +9,10 @@ from pathlib import Path
 from edgekit.benchmarks.latency import LatencyStats
 from edgekit.benchmarks.results import SCHEMA_VERSION, ArtifactResult, BenchReport
 from edgekit.errors import ModelError, UsageError
+from edgekit.files import write_error
 
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
+MAX_REPORT_BYTES = 64 << 20  # a report.json is tens of KiB; this bounds what a baseline read may cost
 
 
 def _ms(value: float) -> str:
@@ -142,7 +144,15 @@ def _gate_section(report: BenchReport) -> list[str]:
     lines = ["", "## Gate", ""]
     if not gate.thresholds:
         return [*lines, "No thresholds set."]
-    lines.append("Thresholds: " + ", ".join(f"`{k}` = {v}" for k, v in gate.thresholds.items()) + ".")
+    counted = gate.comparisons or {}
+    lines.append(
+        "Thresholds: "
+        + ", ".join(
+            f"`{k}` = {v}" + (f" ({counted[k]} comparison{'s' if counted[k] != 1 else ''})" if k in counted else "")
+            for k, v in gate.thresholds.items()
+        )
+        + "."
+    )
     if gate.baseline:
         lines.append(
             f"Baseline: {gate.baseline.path} ({gate.baseline.created_at}). " + (gate.baseline.note or "Same machine.")
@@ -173,25 +183,36 @@ def write_step_summary(markdown: str) -> bool:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return False
-    with open(target, "a", encoding="utf-8") as fh:
-        fh.write(markdown + "\n")
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    except OSError as exc:
+        raise write_error(Path(target), exc) from None
     return True
 
 
 def load_report(path: Path) -> BenchReport:
-    """A report.json (e.g. a baseline), checked for the schema versions edgekit reads."""
+    """A report.json (e.g. a baseline), checked for the schema versions edgekit reads; one UsageError if not."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"baseline {path} does not exist")
+    if not path.is_file():
+        raise UsageError(f"baseline {path} is not a regular file", "pass the report.json of an earlier `edgekit bench`")
+    if path.stat().st_size > MAX_REPORT_BYTES:
+        raise UsageError(f"baseline {path} is {path.stat().st_size:,} bytes, too big for a bench report")
     try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UsageError(f"baseline {path} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"baseline {path} is not JSON: {exc}") from exc
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise UsageError(f"baseline {path} is not JSON: {type(exc).__name__} {str(exc)[:200]}") from None
+    not_one = f"{path} is not an edgekit bench report (schema version {SCHEMA_VERSION})"
     if not isinstance(data, dict) or data.get("schema") != "edgekit.bench":
-        raise UsageError(f"{path} is not an edgekit bench report (schema version {SCHEMA_VERSION})")
+        raise UsageError(not_one + (f": it holds a JSON {type(data).__name__}" if not isinstance(data, dict) else ""))
     try:
-        return BenchReport.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, ModelError) as exc:
-        raise UsageError(
-            f"{path} is not an edgekit bench report (schema version {SCHEMA_VERSION}) this edgekit "
-            f"reads: {type(exc).__name__} {exc}"
-        ) from None
+        report = BenchReport.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ModelError) as exc:
+        raise UsageError(f"{not_one} this edgekit reads: {type(exc).__name__} {str(exc)[:200]}") from None
+    if not report.artifacts:
+        raise UsageError(f"baseline {path} holds no artifacts: there is nothing to compare with")
+    return report

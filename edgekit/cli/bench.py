@@ -127,7 +127,8 @@ def run(
         int | None, typer.Option(help="Maximum epochs for every model (default: each model's own).")
     ] = None,
     max_train_images: Annotated[
-        int | None, typer.Option(help="Use only the first N training images (quick runs).")
+        int | None,
+        typer.Option(help="Train on a stratified subset of N images (every class in proportion; quick runs)."),
     ] = None,
     calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
     threads: Threads = 1,

@@ -23,7 +23,7 @@ from edgekit.errors import OutputError, ParityError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.formats import FORMATS, Format, Quantization, check_supported
 from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, sidecar_path
-from edgekit.manifests import ArtifactManifest, read_artifact_manifest
+from edgekit.manifests import ArtifactManifest, read_artifact_manifest, sidecar_damage
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.versions import library_versions
 
@@ -56,6 +56,11 @@ def convert_all(
         check_supported(fmt, mode)
     target = Path(options.out_dir) if options.out_dir is not None else default_artifacts_dir(source)
     clash = [artifact_file_name(f, m) for f, m in pairs if (target / artifact_file_name(f, m)).exists()]
+    for name in list(clash):
+        why = unfinished_reason(target / name)
+        if why is not None:  # not a finished artifact: redoing it replaces nothing the user kept
+            reporter.notice(f"{why}: converting {name} again")
+            clash.remove(name)
     if clash and not options.overwrite:
         raise OutputError(f"{', '.join(clash)} already exist(s) in {target}", "pass --overwrite to replace")
     from edgekit.convert.reference import load_reference
@@ -259,6 +264,18 @@ def artifact_is_current(
         and manifest.options == options.artifact_options(fmt, mode)
         and (manifest.parity or {}).get("ok") is True
     )
+
+
+def unfinished_reason(artifact: Path) -> str | None:
+    """Why an artifact that exists is not a finished one (its sidecar is damaged or describes another file)."""
+    sidecar = sidecar_path(artifact)
+    damage = sidecar_damage(sidecar)
+    if damage is not None:
+        return damage
+    manifest = read_artifact_manifest(sidecar)
+    if manifest is not None and artifact.is_file() and manifest.sha256 != sha256_file(artifact):
+        return f"{sidecar} describes another file than {artifact.name} (sha256 differs)"
+    return None
 
 
 def raise_for_parity(results: list[ConversionResult]) -> None:
