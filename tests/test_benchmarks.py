@@ -533,6 +533,7 @@ def test_edgekit_run_end_to_end_on_a_tiny_budget(tmp_path: Path) -> None:
     assert model["trained"] is True and len(model["converted"]) == 7 and model["breaches"] == []
     bench_report = json.loads(Path(model["bench_report"]).read_text())
     assert len(bench_report["artifacts"]) == 7 and bench_report["gate"]["thresholds"] == {"max_accuracy_drop": 2.0}
+    assert bench_report["gate"]["comparisons"] == {"max_accuracy_drop": 7}  # one per artifact: the gate checked them
     assert (tmp_path / "report.md").read_text().startswith("# edgekit run")
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from edgekit.data import IDX_FILES, count_overlap, load_data, load_dataset
-from edgekit.data.bounds import load_npy
+from edgekit.bounds import load_npy
 from edgekit.data.idx import read_idx, write_idx
 from edgekit.errors import DataError
 from tests.child_cli import run_cli

@@ -16,7 +16,7 @@ import numpy as np
 
 from edgekit.benchmarks.config import BenchConfig
 from edgekit.benchmarks.env import environment, peak_rss_mb
-from edgekit.benchmarks.gate import Breach, GateResult, Thresholds, baseline_summary, evaluate
+from edgekit.benchmarks.gate import Breach, GateResult, Thresholds, gate
 from edgekit.benchmarks.measure import (
     EvaluationSet,
     Loaded,
@@ -173,12 +173,9 @@ def _assemble(
 def _gated(report: BenchReport, thresholds: Thresholds, baseline: Baseline | None) -> BenchReport:
     """The report with every breach of the thresholds (and of the baseline), marked on its rows too."""
     old, old_path = baseline if baseline else (None, None)
-    breaches = evaluate(report.artifacts, thresholds, old.artifacts if old else ())
-    gate = GateResult(
-        thresholds=thresholds.active(), baseline=baseline_summary(report.environment, old, old_path), breaches=breaches
-    )
-    rows = tuple(replace(r, breaches=gate.for_artifact(r.name)) for r in report.artifacts)
-    return replace(report, artifacts=rows, gate=gate)
+    result = gate(report, thresholds, old, old_path)
+    rows = tuple(replace(r, breaches=result.for_artifact(r.name)) for r in report.artifacts)
+    return replace(report, artifacts=rows, gate=result)
 
 
 def write_report(report: BenchReport, target: Path) -> BenchResult:

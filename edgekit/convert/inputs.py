@@ -171,8 +171,8 @@ def contamination(ref: object, dataset: Dataset) -> tuple[str | None, int | None
     layout = getattr(ref, "layout", None)
     test = dataset.test.images
     if run is not None and layout is not None and layout.fingerprints_path.is_file():
+        from edgekit.bounds import load_npy
         from edgekit.data import count_overlap
-        from edgekit.data.bounds import load_npy
 
         try:
             recorded = load_npy(layout.fingerprints_path, "training fingerprints")

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.bounds import check_npz
 from edgekit.contract import mnist_contract
-from edgekit.data.bounds import check_npz
 from edgekit.data.conform import conform_images, conform_labels
 from edgekit.data.idx import read_idx
 from edgekit.data.sample import IMAGE_SHAPE, sample_dataset

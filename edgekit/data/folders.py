@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.bounds import MAX_IMAGE_PIXELS, regular_file
 from edgekit.contract import Contract
-from edgekit.data.bounds import MAX_IMAGE_PIXELS, regular_file
 from edgekit.errors import DataError
 
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}

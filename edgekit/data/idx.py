@@ -13,7 +13,7 @@ from typing import IO, NoReturn
 
 import numpy as np
 
-from edgekit.data.bounds import check_claim, regular_file
+from edgekit.bounds import check_claim, regular_file
 from edgekit.errors import DataError
 
 _IDX_DTYPES: dict[int, np.dtype] = {

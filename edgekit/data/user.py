@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.bounds import check_npz, regular_file
 from edgekit.contract import Contract
-from edgekit.data.bounds import check_npz, regular_file
 from edgekit.data.conform import common_scale, conform_images, conform_labels
 from edgekit.data.datasets import DatasetName, _find_idx_set, load_dataset
 from edgekit.data.digits import DIGITS_NAME, load_digits_dataset

@@ -6,33 +6,31 @@ pictures are made the way MNIST itself was made (``edgekit.runtime.photo``: pape
 away, the digit cropped, fitted in 20x20 and centred). Alpha is composited onto white first.
 
 Every file is checked before it is read: a regular file (FIFOs and devices are refused), of a sane size;
-pictures are refused above ``MAX_PICTURE_PIXELS`` before they are decoded, and .npy headers are checked
+pictures are refused above ``MAX_IMAGE_PIXELS`` before they are decoded, and .npy headers are checked
 against the file's size. A file that cannot be used is one :class:`ArtifactError` naming it.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from edgekit.bounds import MAX_IMAGE_PIXELS, load_npy, open_regular
 from edgekit.contract import Contract
-from edgekit.errors import ArtifactError
+from edgekit.errors import ArtifactError, DataError
 from edgekit.runtime.photo import Digit, mnist_style
 
 __all__ = ["LoadedImages", "expand", "load_images", "mnist_style", "read_file"]
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 ARRAY_SUFFIXES = (".npy",)
-MAX_PICTURE_PIXELS = 50_000_000  # a 50-megapixel photo; Pillow itself warns at 89 MP
 MAX_PICTURE_BYTES = 256 << 20
-MAX_ARRAY_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -51,32 +49,6 @@ class LoadedImages:
 def _is_idx(path: Path) -> bool:
     name = path.name.lower()
     return "idx" in name or name.endswith("-ubyte") or name.endswith("-ubyte.gz")
-
-
-def open_bounded(path: Path, limit: int) -> tuple[BinaryIO, int]:
-    """A regular file of at most ``limit`` bytes, open for reading, and its size; anything else (a folder, a
-    FIFO, a device, a file too big) is an ArtifactError. Opened without blocking, so a FIFO is refused
-    instead of waiting for a writer forever."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise ArtifactError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise ArtifactError(f"{path} is a directory, not a file") from None
-    except OSError as exc:
-        raise ArtifactError(f"{path} cannot be read: {exc.strerror}") from None
-    info = os.fstat(fd)
-    problem = None
-    if stat.S_ISDIR(info.st_mode):
-        problem = f"{path} is a directory, not a file"
-    elif not stat.S_ISREG(info.st_mode):
-        problem = f"{path} is not a regular file (a pipe, a socket or a device)"
-    elif info.st_size > limit:
-        problem = f"{path} is {info.st_size:,} bytes; edgekit reads files of at most {limit:,} bytes"
-    if problem:
-        os.close(fd)
-        raise ArtifactError(problem)
-    return os.fdopen(fd, "rb"), info.st_size
 
 
 def _picture(img: Any, path: Path, contract: Contract | None) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -109,13 +81,13 @@ def _load_picture(path: Path, contract: Contract | None) -> LoadedImages:
             f"{path}: the model takes {contract.input_shape[0]} numbers per sample, not pictures",
             "pass a .npy array shaped (N, " + str(contract.input_shape[0]) + ")",
         )
-    fh, _ = open_bounded(path, MAX_PICTURE_BYTES)
+    fh, _ = _opened(path, MAX_PICTURE_BYTES)
     try:
         with fh, Image.open(fh) as img:
             w, h = img.size
-            if w * h > MAX_PICTURE_PIXELS:
+            if w * h > MAX_IMAGE_PIXELS:
                 raise ArtifactError(
-                    f"{path} is {w}x{h} pixels; edgekit reads pictures of at most {MAX_PICTURE_PIXELS:,} pixels",
+                    f"{path} is {w}x{h} pixels; edgekit reads pictures of at most {MAX_IMAGE_PIXELS:,} pixels",
                     "downscale it first",
                 )
             images, notes = _picture(img, path, contract)
@@ -125,26 +97,19 @@ def _load_picture(path: Path, contract: Contract | None) -> LoadedImages:
     return LoadedImages(path, images, notes)
 
 
+def _opened(path: Path, limit: int) -> tuple[IO[bytes], int]:
+    try:
+        return open_regular(path, limit)
+    except DataError as exc:
+        raise ArtifactError(exc.message, exc.hint) from None
+
+
 def _load_array(path: Path) -> LoadedImages:
     """A .npy array, its header checked against the file's size before anything is allocated."""
-    fh, size = open_bounded(path, MAX_ARRAY_BYTES)
     try:
-        with fh:
-            version = np.lib.format.read_magic(fh)
-            read_header = (
-                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            )
-            shape, _, dtype = read_header(fh)
-            if dtype.hasobject:
-                raise ArtifactError(f"{path} holds Python objects; edgekit reads numeric arrays")
-            needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            if needed > size - fh.tell():
-                raise ArtifactError(f"{path} is damaged: its header promises {needed:,} bytes of data, it holds less")
-            fh.seek(0)
-            array = np.load(fh, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ArtifactError(f"{path} is not a readable .npy array: {str(exc).splitlines()[0]}") from exc
-    return LoadedImages(path, array)
+        return LoadedImages(path, load_npy(path, "array file"))
+    except DataError as exc:
+        raise ArtifactError(exc.message, exc.hint) from None
 
 
 def read_file(path: Path, contract: Contract | None = None) -> LoadedImages:
@@ -154,9 +119,7 @@ def read_file(path: Path, contract: Contract | None = None) -> LoadedImages:
         return _load_array(path)
     if _is_idx(path):
         from edgekit.data.idx import read_idx
-        from edgekit.errors import DataError
 
-        open_bounded(path, MAX_ARRAY_BYTES)[0].close()
         try:
             return LoadedImages(path, read_idx(path))
         except DataError as exc:

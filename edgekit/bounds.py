@@ -1,8 +1,10 @@
-"""Bounded reads of data files: what a file claims is checked before anything is allocated or decoded.
+"""Bounded reads of the files users hand over: what a file claims is checked before anything is allocated.
 
-A data file is read only when it is a regular file (a FIFO would block forever, ``/dev/zero`` never
-ends); an array's header (``.npy``, ``.npz`` members, IDX) must promise exactly the bytes the file
-holds, and no more than this machine's memory; an image's pixel count is checked before it is decoded.
+A file is read only when it is a regular file (a FIFO would block forever, ``/dev/zero`` never ends);
+an array's header (``.npy``, ``.npz`` members, IDX) must promise exactly the bytes the file holds, and
+no more than this machine's memory; an image's pixel count is checked before it is decoded. Training
+data (``edgekit.data``) and the device runtime's inputs (``edgekit.runtime.images``) both read through
+here; errors are DataErrors, which the runtime re-raises as ArtifactErrors.
 """
 
 from __future__ import annotations
@@ -49,6 +51,29 @@ def regular_file(path: Path, what: str = "data file") -> int:
         kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
         raise DataError(f"{what} {path} is {kind}, not a regular file", "give a file on disk")
     return info.st_size
+
+
+def open_regular(path: Path, limit: int, what: str = "file") -> tuple[IO[bytes], int]:
+    """``path`` open for reading and its size: a regular file of at most ``limit`` bytes, else one DataError.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO is refused instead of waited on,
+    and the file checked is the file read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise DataError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = f"{what} {path} is {_KINDS.get(stat.S_IFMT(info.st_mode), 'not a regular file')}, not a regular file"
+    elif info.st_size > limit:
+        problem = f"{what} {path} is {_size(info.st_size)}; edgekit reads files of at most {_size(limit)}"
+    if problem:
+        os.close(fd)
+        raise DataError(problem)
+    return os.fdopen(fd, "rb"), info.st_size
 
 
 def check_claim(claimed: int, holds: int | None, where: str) -> None:
