@@ -49,15 +49,27 @@ def int8_or_mixed(job: Any, fmt: Format, content: bytes, started: float) -> Conv
 
 
 def _worst_quantized_layer(golden: Any, fmt: Format, content: bytes, float_layers: tuple[str, ...]) -> str | None:
-    """The layer adding the most error in ``content`` that is not float yet and has ops of its own."""
+    """The next layer to keep in float: the one adding the most error that is not float yet and has ops.
+
+    When that error shows at a layer already in float, it is the int8 rounding of the layer's output for the
+    next layer (the converter quantizes a float layer's output for an int8 consumer): the next layer goes to
+    float too, so that the tensor between them stays float.
+    """
     from edgekit.explain.artifact import explain_artifact
     from edgekit.explain.metrics import SQNR_LIMIT_DB
 
     explanation = explain_artifact(golden, fmt, content, "candidate", Quantization.INT8.value)
+    own_ops = [r.layer for r in explanation.rows if r.match in ("name", "output")]
     for row in explanation.ranking():
-        added = SQNR_LIMIT_DB if row.added_sqnr_db is None else row.added_sqnr_db
-        if row.layer not in float_layers and row.match in ("name", "output") and added < SQNR_LIMIT_DB:
+        if row.added_sqnr_db is None or row.added_sqnr_db >= SQNR_LIMIT_DB:
+            return None  # the rest add no error
+        if row.layer in own_ops and row.layer not in float_layers:
             return row.layer
+        if row.layer in float_layers:
+            after = own_ops[own_ops.index(row.layer) + 1 :] if row.layer in own_ops else []
+            consumer = next((layer for layer in after if layer not in float_layers), None)
+            if consumer is not None:
+                return consumer
     return None
 
 
