@@ -168,3 +168,20 @@ def test_explain_command(dense_run, dense_artifacts, tmp_path: Path) -> None:  #
         app, ["explain", str(dense_run.run_dir), artifact, "--samples", "5000", "-o", str(tmp_path)]
     )
     assert too_many.exit_code == 1 and "--samples 5000 is more than the 1000 held-out images" in too_many.output
+
+
+def test_a_bench_report_with_a_drift_breach_points_at_explain() -> None:
+    from dataclasses import replace
+
+    from edgekit.benchmarks.gate import Breach, GateResult
+    from edgekit.benchmarks.report import render_markdown
+    from edgekit.benchmarks.results import BenchReport
+    from tests.test_benchmarks import OLD_REPORT
+
+    report = BenchReport.from_dict(OLD_REPORT)
+    drift = Breach("tflite-int8", "max_accuracy_drop", 1.2, 0.5, "tflite-int8: accuracy drop 1.20 points > 0.5")
+    slow = Breach("tflite-int8", "max_latency_ms", 2.0, 1.0, "tflite-int8: p90 2.0 ms > 1.0 ms")
+    drifted = render_markdown(replace(report, gate=GateResult({"max_accuracy_drop": 0.5}, None, (drift,))))
+    assert "- which layer drifts: `edgekit explain /tmp/old/run tflite-int8`" in drifted
+    slower = render_markdown(replace(report, gate=GateResult({"max_latency_ms": 1.0}, None, (slow,))))
+    assert "edgekit explain" not in slower  # latency is not a layer's fault
