@@ -7,9 +7,9 @@ noise-to-signal ratio goes from n0 to n1 adds n1 - n0, which is -10 log10(n1 - n
 added SQNR ranks them right (about 40 dB and 5 dB). A layer that adds nothing (pooling, reshapes, a
 ReLU clipping noise away) gets SQNR_LIMIT_DB.
 
-The added error is read on the worse of the tensor's SQNR and its channel SQNR (``metrics.py``): a layer
-whose few huge outlier channels set a per-tensor int8 scale that rounds every other channel to nothing
-keeps a fine tensor SQNR (the outliers carry the energy) but not a fine channel SQNR, so the blame lands on
+The added error is read on the worse of the tensor's SQNR and its feature SQNR (``metrics.py``): a layer
+whose few huge outlier units set a per-tensor int8 scale that rounds every other unit to nothing
+keeps a fine tensor SQNR (the outliers carry the energy) but not a fine feature SQNR, so the blame lands on
 it rather than on the next layer, where the damage first shows in the tensor SQNR.
 """
 
@@ -42,7 +42,7 @@ class LayerRow:
     dtype: str  # the artifact tensor's storage type
     scale: float  # its quantization step (0: float)
     sqnr_db: float
-    channel_sqnr_db: float  # the median channel's SQNR
+    feature_sqnr_db: float  # the median feature's SQNR
     delta_sqnr_db: float | None  # change from the previous matched layer (None for the input)
     added_sqnr_db: float | None  # the SQNR of the error this layer adds by itself (None for the input)
     cosine: float
@@ -53,8 +53,8 @@ class LayerRow:
 
     @property
     def worse_sqnr_db(self) -> float:
-        """The worse of the tensor and the channel view: what the added error is read on."""
-        return min(self.sqnr_db, self.channel_sqnr_db)
+        """The worse of the tensor and the feature view: what the added error is read on."""
+        return min(self.sqnr_db, self.feature_sqnr_db)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,7 +67,7 @@ class LayerRow:
             "dtype": self.dtype,
             "scale": self.scale,
             "sqnr_db": round(self.sqnr_db, 3),
-            "channel_sqnr_db": round(self.channel_sqnr_db, 3),
+            "feature_sqnr_db": round(self.feature_sqnr_db, 3),
             "delta_sqnr_db": None if self.delta_sqnr_db is None else round(self.delta_sqnr_db, 3),
             "added_sqnr_db": None if self.added_sqnr_db is None else round(self.added_sqnr_db, 3),
             "cosine": self.cosine,
@@ -143,11 +143,11 @@ def _row(artifact: str, kind: str, boundary: Boundary, golden: Golden, previous:
         dtype=tensor.dtype,
         scale=tensor.scale,
         sqnr_db=figures.sqnr_db,
-        channel_sqnr_db=figures.channel_sqnr_db,
+        feature_sqnr_db=figures.feature_sqnr_db,
         delta_sqnr_db=None if previous is None else figures.sqnr_db - previous.sqnr_db,
         added_sqnr_db=None
         if previous is None
-        else added_sqnr_db(previous.worse_sqnr_db, min(figures.sqnr_db, figures.channel_sqnr_db)),
+        else added_sqnr_db(previous.worse_sqnr_db, min(figures.sqnr_db, figures.feature_sqnr_db)),
         cosine=figures.cosine,
         max_abs_error=figures.max_abs_error,
         mean_abs_error=figures.mean_abs_error,

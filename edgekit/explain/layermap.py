@@ -109,7 +109,7 @@ def _by_shape(position: int, golden: Golden, capture: Capture, found: dict[str, 
     names = golden.layer_names
     before = [found[n].tensor.order for n in names[:position] if n in found]
     after = [found[n].tensor.order for n in names[position + 1 :] if n in found]
-    low, high = (before[-1] if before else -1), (after[0] if after else 1 << 30)
+    low, high = (before[-1] if before else -1), (after[0] if after else float("inf"))
     used = {b.tensor.name for b in found.values()}
     between = [t for t in capture.tensors if low < t.order < high and t.name not in used]
     fitting = [b for b in (_boundary(names[position], t, golden, "shape") for t in between) if b is not None]
@@ -118,15 +118,8 @@ def _by_shape(position: int, golden: Golden, capture: Capture, found: dict[str, 
 
 def _why(position: int, golden: Golden, capture: Capture, scopes: LayerScopes) -> str:
     names = golden.layer_names
-    later = sorted(
-        {
-            o
-            for t in capture.tensors
-            if position in scopes.layers_in(t.scope)
-            for o in [scopes.owner(t.scope)]
-            if o is not None and o > position
-        }
-    )
+    owners = {scopes.owner(t.scope) for t in capture.tensors if position in scopes.layers_in(t.scope)}
+    later = sorted(o for o in owners if o is not None and o > position)
     if later:
         return f"fused into {names[later[0]]}: its own output is never materialised"
     if position > 0 and np.array_equal(golden.values[names[position]], golden.values[names[position - 1]]):

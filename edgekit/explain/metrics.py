@@ -2,9 +2,9 @@
 
 SQNR is 10 log10(signal energy / error energy) in dB, as onnxruntime's ``qdq_loss_debug`` computes it;
 it is clipped to +-SQNR_LIMIT_DB so that identical tensors give a number (200 dB) instead of infinity.
-A few outlier channels can carry nearly all of a tensor's energy, and so hide that rounding to their
-scale wiped out every other channel; the channel SQNR (the median over channels, the last axis in the
-Keras layout, of each channel's own SQNR) is what a typical channel keeps.
+A few outlier features (units, channels) can carry nearly all of a tensor's energy, and so hide that rounding
+to their scale wiped out every other one; the feature SQNR (the median over features of each one's own SQNR)
+is what a typical feature keeps.
 The error relative to the quantization step (rmse / scale) is about 0.289 (1/sqrt(12)) when an int8
 tensor carries nothing but its own rounding, more when it also inherits error from earlier layers.
 """
@@ -25,7 +25,7 @@ class Comparison:
     """One tensor against its reference."""
 
     sqnr_db: float
-    channel_sqnr_db: float  # the median channel's SQNR
+    feature_sqnr_db: float  # the median feature's SQNR
     cosine: float
     max_abs_error: float
     mean_abs_error: float
@@ -44,17 +44,18 @@ def sqnr_db(reference: np.ndarray, actual: np.ndarray) -> float:
     return float(np.clip(10 * math.log10(signal / noise), -SQNR_LIMIT_DB, SQNR_LIMIT_DB))
 
 
-def channel_sqnr_db(reference: np.ndarray, actual: np.ndarray) -> float:
-    """The median over channels (last axis) of each channel's SQNR; channels Keras leaves at zero are skipped."""
-    ref = np.asarray(reference, np.float64).reshape(-1, reference.shape[-1] if reference.ndim > 1 else 1)
+def feature_sqnr_db(reference: np.ndarray, actual: np.ndarray) -> float:
+    """The median over features (each value of one sample: a unit, a pixel of a channel) of each feature's SQNR
+    over the debug set; features Keras leaves at zero are skipped. Reshapes and transposes do not change it."""
+    ref = np.asarray(reference, np.float64).reshape(len(reference), -1)
     err = ref - np.asarray(actual, np.float64).reshape(ref.shape)
     signal, noise = np.sum(ref**2, axis=0), np.sum(err**2, axis=0)
     live = signal > 0
     if not live.any():
         return sqnr_db(reference, actual)
     with np.errstate(divide="ignore"):
-        per_channel = 10 * np.log10(signal[live] / noise[live])
-    return float(np.clip(np.median(per_channel), -SQNR_LIMIT_DB, SQNR_LIMIT_DB))
+        per_feature = 10 * np.log10(signal[live] / noise[live])
+    return float(np.clip(np.median(per_feature), -SQNR_LIMIT_DB, SQNR_LIMIT_DB))
 
 
 def cosine(reference: np.ndarray, actual: np.ndarray) -> float:
@@ -72,7 +73,7 @@ def compare(reference: np.ndarray, actual: np.ndarray, scale: float = 0.0) -> Co
     rmse = float(np.sqrt(np.mean(error**2))) if error.size else 0.0
     return Comparison(
         sqnr_db=sqnr_db(reference, actual),
-        channel_sqnr_db=channel_sqnr_db(reference, actual),
+        feature_sqnr_db=feature_sqnr_db(reference, actual),
         cosine=cosine(reference, actual),
         max_abs_error=float(error.max()) if error.size else 0.0,
         mean_abs_error=float(error.mean()) if error.size else 0.0,

@@ -85,7 +85,8 @@ def render_markdown(result: ExplainResult) -> str:
         "",
         "SQNR in dB of each layer's output against the Keras layer's (200 = identical; `-`: no tensor to compare, "
         "see the artifact's section). `<` marks, per artifact, the layer that adds the most error, when that "
-        "error is above -60 dB.",
+        "error is above -60 dB; the added error also reads the feature SQNR (the median unit's), shown in the "
+        "artifact's section.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -106,12 +107,14 @@ def _artifact_section(explanation: ArtifactExplanation, overlay_file: str | None
         "",
         f"## {explanation.name} ({explanation.mode})",
         "",
-        f"Adds the most error: `{worst.layer}` (added SQNR {worst.added_sqnr_db:.1f} dB)."
+        f"Adds the most error: `{worst.layer}` (added SQNR {worst.added_sqnr_db:.1f} dB; its tensor SQNR "
+        f"{worst.sqnr_db:.1f} dB, feature SQNR {worst.feature_sqnr_db:.1f} dB)."
         if worst is not None and worst.added_sqnr_db is not None
         else "No layer adds error above -60 dB.",
         "",
-        "| layer | SQNR dB | Δ dB | added dB | cosine | max abs err | mean abs err | rmse/scale | match | tensor |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| layer | SQNR dB | feature dB | Δ dB | added dB | cosine | max abs err | mean abs err | rmse/scale | match "
+        "| tensor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_row_cells(row) for row in explanation.rows]
     lines += [f"- `{u.layer}` not matched: {u.reason}" for u in explanation.unmatched]
@@ -124,7 +127,8 @@ def _row_cells(row: LayerRow) -> str:
     ratio = "-" if row.rmse_over_scale is None else f"{row.rmse_over_scale:.3f}"
     layer = f"**{row.layer}** <" if row.worst else row.layer
     tensor = row.tensor if len(row.tensor) <= 60 else row.tensor[:57] + "..."
+    decibels = (row.sqnr_db, row.feature_sqnr_db, row.delta_sqnr_db, row.added_sqnr_db)
     return (
-        f"| {layer} | {_db(row.sqnr_db)} | {_db(row.delta_sqnr_db)} | {_db(row.added_sqnr_db)} | {row.cosine:.6f} | "
+        f"| {layer} | {' | '.join(_db(v) for v in decibels)} | {row.cosine:.6f} | "
         f"{row.max_abs_error:.3g} | {row.mean_abs_error:.3g} | {ratio} | {row.match} | `{tensor}` |"
     )
