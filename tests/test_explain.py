@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from edgekit.cli import app
 from edgekit.convert.scopes import LayerScopes, scope_segments
 from edgekit.explain.artifact import added_sqnr_db
-from edgekit.explain.metrics import ROUNDING_ONLY, SQNR_LIMIT_DB, channel_sqnr_db, compare, sqnr_db
+from edgekit.explain.metrics import ROUNDING_ONLY, SQNR_LIMIT_DB, compare, feature_sqnr_db, sqnr_db
 from edgekit.layout import ExplainLayout
 
 runner = CliRunner()
@@ -57,14 +57,14 @@ def test_rmse_over_scale_is_about_0_289_for_rounding_alone() -> None:
     assert figures.max_abs_error <= scale / 2 + 1e-12
 
 
-def test_channel_sqnr_sees_what_outlier_channels_hide() -> None:
+def test_feature_sqnr_sees_what_outlier_units_hide() -> None:
     rng = np.random.default_rng(1)
     reference = rng.uniform(0, 1, (256, 64))
-    reference[:, :2] = 2000.0  # two outlier channels carry the energy
+    reference[:, :2] = 2000.0  # two outlier units carry the energy
     step = 2000.0 / 255
     rounded = np.round(reference / step) * step  # per-tensor int8 rounding at the outliers' scale
     assert sqnr_db(reference, rounded) > 40  # the tensor looks fine...
-    assert channel_sqnr_db(reference, rounded) < 5  # ...a typical channel is gone
+    assert feature_sqnr_db(reference, rounded) < 5  # ...a typical unit is gone
 
 
 def test_added_sqnr_separates_added_from_inherited_error() -> None:
@@ -185,3 +185,22 @@ def test_a_bench_report_with_a_drift_breach_points_at_explain() -> None:
     assert "- which layer drifts: `edgekit explain /tmp/old/run tflite-int8`" in drifted
     slower = render_markdown(replace(report, gate=GateResult({"max_latency_ms": 1.0}, None, (slow,))))
     assert "edgekit explain" not in slower  # latency is not a layer's fault
+
+
+def test_feature_sqnr_does_not_change_with_a_reshape_or_a_transpose() -> None:
+    rng = np.random.default_rng(2)
+    reference = rng.uniform(0, 1, (64, 7, 7, 8))
+    noisy = reference + rng.normal(0, 0.01, reference.shape)
+    view = feature_sqnr_db(reference, noisy)
+    assert feature_sqnr_db(reference.reshape(64, -1), noisy.reshape(64, -1)) == view
+    assert feature_sqnr_db(np.moveaxis(reference, -1, 1), np.moveaxis(noisy, -1, 1)) == pytest.approx(view)
+
+
+def test_an_artifact_of_another_model_is_named_as_such(dense_run, cnn_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from edgekit.explain import ExplainConfig, explain
+    from edgekit.progress import RecordingReporter
+
+    reporter = RecordingReporter()
+    other = str(cnn_artifacts["tflite-float32"].artifact)
+    explain(dense_run.run_dir, ExplainConfig(artifacts=(other,), out_dir=tmp_path, plots=False), reporter=reporter)
+    assert any("tflite-float32.tflite was converted from another model" in n for n in reporter.notices)

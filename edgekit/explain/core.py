@@ -132,7 +132,7 @@ def explain(
         )
     index = pick(config.samples, len(test), "debug")
     golden = capture_keras(reference.keras_model, prepared.contract.model_input(test.images[index]))
-    explanations = _explain_each(golden, paths, reporter)
+    explanations = _explain_each(golden, paths, reference.sha256, reporter)
     dataset = {"name": prepared.dataset.name, "split": "test", "images": len(index), "selection_seed": SELECTION_SEED}
     layers = tuple((layer.name, layer.kind) for layer in golden.layers)
     out_dir = Path(config.out_dir or default_out_dir(source))
@@ -142,7 +142,7 @@ def explain(
     return write_outputs(result, plots=config.plots, seconds=round(time.perf_counter() - started, 2))
 
 
-def _explain_each(golden: Any, paths: list[Path], reporter: Reporter) -> list[ArtifactExplanation]:
+def _explain_each(golden: Any, paths: list[Path], source_sha256: str, reporter: Reporter) -> list[ArtifactExplanation]:
     from edgekit.runtime import load
 
     explanations = []
@@ -151,7 +151,10 @@ def _explain_each(golden: Any, paths: list[Path], reporter: Reporter) -> list[Ar
         for path in paths:
             fmt = format_of_path(path.name)
             assert fmt is not None  # find_artifacts keeps only files with a known suffix
-            mode = str(load(path).metadata.get("mode", "unknown"))  # loading also checks the file
+            metadata = load(path).metadata  # loading also checks the file
+            if metadata.get("source_model_sha256") not in (None, source_sha256):
+                reporter.notice(f"{path.name} was converted from another model (sha256 differs): expect large errors")
+            mode = str(metadata.get("mode", "unknown"))
             explanations.append(explain_artifact(golden, fmt, path.read_bytes(), path.stem, mode))
             reporter.advance(1, path.stem)
     finally:
