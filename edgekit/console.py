@@ -118,6 +118,12 @@ def print_conversions(results: list[Any]) -> None:
             "[green]ok[/]" if p and not r.parity_failures else ("[red]FAIL[/]" if p else "skipped"),
         )
     out.print(table)
+    for r in results:
+        if r.float_layers:  # --allow-float-fallback: what full integer missed, what was kept in float
+            missed = "; ".join(r.fallback[0].failures) if r.fallback else "outside its band"
+            out.print(
+                escape(f"{r.name}: full integer missed its band ({missed}); kept in float: {', '.join(r.float_layers)}")
+            )
     if results:
         out.print(escape(f"artifacts in {results[0].artifact.parent}"))
 
@@ -258,3 +264,26 @@ def print_doctor(report: Any) -> None:
             escape(c.name), f"[{colour.get(c.status, 'green')}]{c.status}[/]", escape(c.detail), escape(c.fix)
         )
     out.print(checks)
+
+
+def print_explain(result: Any) -> None:
+    """Layers in model order x artifacts (SQNR in dB, the layer adding the most error marked), then what
+    each artifact's worst layer is and which layers could not be matched."""
+    from edgekit.explain.report import summary_rows
+
+    header, rows = summary_rows(result)
+    d = result.dataset
+    table = Table(title=escape(f"SQNR (dB) vs Keras by layer, {d['images']} {d['name']} {d['split']} images"))
+    for column in header:
+        table.add_column(escape(column), justify="left" if column in ("layer", "kind") else "right", no_wrap=True)
+    for cells in rows:
+        table.add_row(*(f"[bold red]{escape(c)}[/]" if c.endswith(" <") else escape(c) for c in cells))
+    out.print(table)
+    for e in result.explanations:
+        worst = (
+            f"adds the most error: {e.worst.layer} ({e.worst.added_sqnr_db:.1f} dB)"
+            if e.worst
+            else "no layer stands out"
+        )
+        unmatched = "; ".join(f"{u.layer}: {u.reason}" for u in e.unmatched)
+        out.print(escape(f"{e.name}: {worst}" + (f"; not matched: {unmatched}" if unmatched else "")))

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgekit.data import IDX_FILES, count_overlap, load_data, load_dataset
 from edgekit.bounds import load_npy
+from edgekit.data import IDX_FILES, count_overlap, load_data, load_dataset
 from edgekit.data.idx import read_idx, write_idx
 from edgekit.errors import DataError
 from tests.child_cli import run_cli

@@ -158,7 +158,9 @@ def _gate_section(report: BenchReport) -> list[str]:
             f"Baseline: {gate.baseline.path} ({gate.baseline.created_at}). " + (gate.baseline.note or "Same machine.")
         )
     lines.append("")
-    return lines + ([f"- ❌ {b.message}" for b in gate.breaches] or ["✅ all thresholds met."])
+    drifted = sorted({b.artifact for b in gate.breaches if "accuracy" in b.check or "agreement" in b.check})
+    explain = [f"- which layer drifts: `edgekit explain {report.run_dir} {' '.join(drifted)}`"] if drifted else []
+    return lines + ([f"- ❌ {b.message}" for b in gate.breaches] or ["✅ all thresholds met."]) + explain
 
 
 def _environment_section(report: BenchReport) -> list[str]:
