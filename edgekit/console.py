@@ -131,16 +131,18 @@ def print_conversions(results: list[Any]) -> None:
 def print_bench(report: BenchReport) -> None:
     """One row per artifact: size, accuracy, drift, latency at the smallest batch, gate."""
     small, ref, data = report.config.smallest_batch, report.reference, report.dataset
-    table = Table(
-        title=f"{report.model}: Keras {ref.accuracy:.2%} on {data.images} {data.split} images; "
-        f"Keras predict p50 {ref.predict_latency[small].p50_ms:.2f} ms at batch {small} ({ref.device})"
-    )
+    title = f"{report.model}: {ref.label} {ref.accuracy:.2%} on {data.images} {data.split} images"
+    if ref.is_keras:
+        title += f"; Keras predict p50 {ref.predict_latency[small].p50_ms:.2f} ms at batch {small} ({ref.device})"
+    else:
+        title += " (no Keras model: drift is against this artifact)"
+    table = Table(title=escape(title))
     for column in ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "gate"):
         table.add_column(column, justify="left" if column == "artifact" else "right", no_wrap=True)
     for row in report.artifacts:
         d, lat = row.drift, row.latency[small]
         table.add_row(
-            row.name,
+            escape(row.name) + (" [yellow]stale[/]" if row.stale else ""),
             f"{row.size_bytes / 1024:,.0f} KiB",
             f"{d.accuracy:.2%}",
             f"{d.accuracy_delta_points:+.2f}",
@@ -150,6 +152,9 @@ def print_bench(report: BenchReport) -> None:
             "[red]breach[/]" if row.breaches else "[green]ok[/]",
         )
     out.print(table)
+    for row in report.artifacts:
+        if row.stale:
+            err.print(f"[yellow]note:[/] {escape(row.name)} is stale: {escape(row.stale)}", highlight=False)
 
 
 @dataclass

@@ -505,7 +505,8 @@ def test_bench_usage_errors(dense_run, tmp_path: Path) -> None:  # type: ignore[
     wrong = runner.invoke(app, ["bench", str(dense_run.run_dir), "--baseline", str(not_a_report)])
     assert wrong.exit_code == 2 and "not an edgekit bench report" in wrong.output
     missing = runner.invoke(app, ["bench", str(tmp_path)])
-    assert missing.exit_code == 1 and "no artifacts" in missing.output
+    assert missing.exit_code == 1 and "holds no model.keras and no .tflite/.onnx artifacts" in missing.output
+    assert f"edgekit train --out {tmp_path}" in missing.output  # the hint names a command that helps
 
 
 def test_edgekit_run_end_to_end_on_a_tiny_budget(tmp_path: Path) -> None:

@@ -203,7 +203,7 @@ def _against_reference(row: ArtifactResult, thresholds: Thresholds, counts: dict
                     "max_accuracy_drop",
                     drop,
                     thresholds.max_accuracy_drop,
-                    f"{name}: accuracy {drop:.2f} points below Keras (limit {thresholds.max_accuracy_drop})",
+                    f"{name}: accuracy {drop:.2f} points below the reference (limit {thresholds.max_accuracy_drop})",
                 )
             )
     if thresholds.min_agreement is not None and _finite(drift.agreement):

@@ -39,10 +39,21 @@ def _summary(report: BenchReport) -> list[str]:
     batches, small = report.config.batch_sizes, report.config.smallest_batch
     ref, data = report.reference, report.dataset
     speedup = ref.predict_p50_vs_tflite_int8
-    return [
+    title = [
         f"# edgekit bench: {report.model} on {data.name} ({data.split} split, {data.images} images, "
         f"source {data.source})",
         "",
+    ]
+    if data.evaluation_note:
+        title += [f"⚠️ {data.evaluation_note}.", ""]
+    stale = [r.name for r in report.artifacts if r.stale]
+    if stale:
+        title += [f"⚠️ Stale: {', '.join(stale)} were converted from another model than this reference.", ""]
+    if not ref.is_keras:
+        alone = f"No Keras model was benched: drift is measured against `{ref.name}` ({ref.file}), accuracy "
+        return [*title, alone + f"{ref.accuracy:.2%}.", "", _LATENCY_NOTE, ""]
+    return [
+        *title,
         f"Keras reference on {ref.device}: accuracy {ref.accuracy:.2%}; `model.predict` p50 "
         + ", ".join(f"{_ms(ref.predict_latency[b].p50_ms)} (batch {b})" for b in batches)
         + "; direct call p50 "
@@ -50,10 +61,15 @@ def _summary(report: BenchReport) -> list[str]:
         + "."
         + (f" `model.predict` takes {speedup:,}x as long as tflite-int8 at batch {small}." if speedup else ""),
         "",
-        "Latency is one interpreter call on ready input (set_tensor + invoke + get_tensor, or session.run); "
-        "`Model.predict` from uint8 images adds preprocessing (its p50 is in report.json as end_to_end_p50_ms).",
+        _LATENCY_NOTE,
         "",
     ]
+
+
+_LATENCY_NOTE = (
+    "Latency is one interpreter call on ready input (set_tensor + invoke + get_tensor, or session.run); "
+    "`Model.predict` from uint8 images adds preprocessing (its p50 is in report.json as end_to_end_p50_ms)."
+)
 
 
 def _artifact_table(report: BenchReport) -> list[str]:
@@ -78,7 +94,7 @@ def _artifact_table(report: BenchReport) -> list[str]:
     for row in report.artifacts:
         d, s = row.drift, row.latency.get(small)
         cells = [
-            f"`{row.name}`",
+            f"`{row.name}`" + (" ⚠️ stale" if row.stale else ""),
             row.format.value,
             row.mode.value,
             f"{row.size_bytes / 1024:,.0f} KiB",
@@ -106,7 +122,8 @@ def _gate_cell(row: ArtifactResult) -> str:
 def _drift_section(report: BenchReport) -> list[str]:
     lines = [
         "",
-        "## Drift against the Keras reference",
+        "## Drift against the "
+        + ("Keras reference" if report.reference.is_keras else f"reference {report.reference.name}"),
         "",
         "| artifact | disagreements | max abs Δp | mean abs Δp | mean KL (nats) | p50 / best raw invoke |",
         "|---|---|---|---|---|---|",
@@ -124,14 +141,15 @@ def _drift_section(report: BenchReport) -> list[str]:
 
 def _per_class_section(report: BenchReport) -> list[str]:
     names = report.class_names
-    keras = ["-" if a is None else f"{a:.1%}" for a in report.reference.per_class_accuracy]
+    ref = report.reference
+    keras = ["-" if a is None else f"{a:.1%}" for a in ref.per_class_accuracy]
     lines = [
         "",
-        "## Per-class accuracy delta (points vs Keras)",
+        f"## Per-class accuracy delta (points vs {ref.label})",
         "",
         _row(["artifact", *names]),
         "|---|" + "---|" * len(names),
-        _row(["keras (accuracy)", *keras]),
+        _row([f"{ref.label} (accuracy)", *keras]),
     ]
     for row in report.artifacts:
         deltas = ["-" if v is None else f"{v:+.1f}" for v in row.drift.per_class_delta_points]

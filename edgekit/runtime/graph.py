@@ -2,8 +2,9 @@
 
 Each format's reader (named in the format table, ``FormatSpec.graph_reader``) returns one :class:`GraphFacts`:
 how many inputs and outputs the graph has, which operator produces the output (looked through the
-quantize / reshape / cast steps that follow a softmax), the custom operators it needs, and, for TFLite,
-the standard TFLite Model Metadata when the file carries it. The contract of an artifact edgekit did not
+quantize / reshape / cast steps that follow a softmax), the custom operators it needs, how it is
+quantized (for files without edgekit's metadata, whose mode is not recorded), and, for TFLite, the
+standard TFLite Model Metadata when the file carries it. The contract of an artifact edgekit did not
 make is built from these facts (``edgekit.runtime.foreign``).
 """
 
@@ -27,6 +28,7 @@ class GraphFacts:
     output_producer: str | None  # the operator behind the output, past quantize/reshape/cast steps
     custom_ops: tuple[str, ...] = ()
     standard_metadata: Any = None  # a runtime.model_metadata.StandardMetadata (TFLite Model Metadata)
+    quantization: str | None = None  # what the graph's tensors and ops say: a formats.Quantization value
     notes: tuple[str, ...] = field(default=())
 
     @property

@@ -97,6 +97,10 @@ class Model:
         self.contract, self.contract_source = artifact_contract(
             self.session, self.metadata, self.metadata_source, self.graph, declared or DeclaredContract()
         )
+        recorded_mode = self.metadata.get("mode")
+        self.mode: str | None = (
+            recorded_mode if isinstance(recorded_mode, str) else (self.graph.quantization if self.graph else None)
+        )  # edgekit's record, else what the graph's tensors say
         self.fixed_batch = self.session.input.fixed_batch
         self._item_shape = self._tensor_item_shape()
         self._unit_contract = unit_pixel_contract(self.contract)
@@ -213,7 +217,7 @@ class Model:
         return {
             "path": str(self.path),
             "format": self.format.value,
-            "mode": self.metadata.get("mode"),
+            "mode": self.mode,
             "backend": self.backend,
             "backend_version": self.backend_version,
             "threads": self.num_threads,

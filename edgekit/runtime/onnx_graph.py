@@ -16,6 +16,9 @@ from edgekit.runtime.graph import GraphFacts
 
 PASSTHROUGH = ("Identity", "Cast", "QuantizeLinear", "DequantizeLinear", "Reshape", "Flatten", "Squeeze")
 STANDARD_DOMAINS = ("", "ai.onnx", "ai.onnx.ml", "com.microsoft")  # what onnxruntime's CPU provider runs
+STATIC_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"}
+DYNAMIC_OPS = {"MatMulInteger", "ConvInteger", "DynamicQuantizeLinear"}
+FLOAT16 = 10  # TensorProto.DataType
 MAX_STEPS = 16
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 
@@ -75,6 +78,7 @@ def read_onnx_graph(content: bytes) -> GraphFacts:
     inputs: list[str] = []
     outputs: list[str] = []
     initializers: set[str] = set()
+    half = False
     for number, wire, a, b in _fields(content, *graph):
         if wire != LENGTH:
             continue
@@ -82,16 +86,34 @@ def read_onnx_graph(content: bytes) -> GraphFacts:
             nodes.append(_message(content, a, b, {1: "input", 2: "output", 4: "op_type", 7: "domain"}))
         elif number == 5:
             initializers.update(_message(content, a, b, {8: "name"})["name"])
+            half = half or _data_type(content, a, b) == FLOAT16
         elif number in (11, 12):
             (inputs if number == 11 else outputs).extend(_message(content, a, b, {1: "name"})["name"])
     custom = sorted({_op(n) for n in nodes if (n["domain"] or [""])[0] not in STANDARD_DOMAINS})
+    ops = {(n["op_type"] or [""])[0] for n in nodes}
     real_inputs = tuple(i for i in inputs if i not in initializers)  # old exporters list weights as inputs
     return GraphFacts(
         inputs=real_inputs,
         outputs=tuple(outputs),
         output_producer=_producer(nodes, outputs[0]) if len(outputs) == 1 else None,
         custom_ops=tuple(custom),
+        quantization=_quantization(ops, half),
     )
+
+
+def _quantization(ops: set[str], half: bool) -> str:
+    """QDQ or QLinear ops: int8 (static); integer matmuls or dynamic quantize ops: dynamic; float16 weights:
+    float16; else none (the names of formats.Quantization)."""
+    if ops & STATIC_OPS:
+        return "int8"
+    if ops & DYNAMIC_OPS:
+        return "dynamic"
+    return "float16" if half else "none"
+
+
+def _data_type(buf: bytes, start: int, end: int) -> int:
+    """TensorProto.data_type (field 2), 0 when absent."""
+    return next((v for n, w, v, _ in _fields(buf, start, end) if n == 2 and w == VARINT), 0)
 
 
 def _op(node: dict[str, list[str]]) -> str:

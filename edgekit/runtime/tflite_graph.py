@@ -68,13 +68,26 @@ def _read(schema: Any, content: bytes) -> GraphFacts:
     inputs = [int(t) for t in graph.InputsAsNumpy()] if graph.InputsLength() else []
     outputs = [int(t) for t in graph.OutputsAsNumpy()] if graph.OutputsLength() else []
     used = {op_names[graph.Operators(i).OpcodeIndex()] for i in range(graph.OperatorsLength())}
+    types = {graph.Tensors(t).Type() for t in range(graph.TensorsLength())}
     return GraphFacts(
         inputs=tuple(_tensor_name(graph, t) for t in inputs),
         outputs=tuple(_tensor_name(graph, t) for t in outputs),
         output_producer=_producer(producers, outputs[0]) if len(outputs) == 1 else None,
         custom_ops=tuple(sorted(n.removeprefix("custom:") for n in used if n.startswith("custom:"))),
         standard_metadata=read_standard_metadata(content, _metadata_buffer(model, STANDARD_METADATA_NAME)),
+        quantization=_quantization(schema, types),
     )
+
+
+def _quantization(schema: Any, types: set[int]) -> str:
+    """int8 (8-bit tensors and no float32 one: integer compute), float16 (half weights), dynamic (int8
+    weights beside float32 activations), else none: the names of formats.Quantization."""
+    kinds = schema.TensorType
+    if kinds.FLOAT32 not in types and types & {kinds.INT8, kinds.UINT8}:
+        return "int8"
+    if kinds.FLOAT16 in types:
+        return "float16"
+    return "dynamic" if kinds.INT8 in types else "none"
 
 
 def _op_name(code: Any, names: dict[int, str], schema: Any) -> str:
