@@ -187,7 +187,10 @@ SUMMARY_ROWS, TABLE_ROWS = 2, 100
 
 
 def print_contract(model: Any) -> None:
-    """The contract a model is run with, in one line on stderr, with a hint when a part is assumed."""
+    """The contract a model is run with, in one line on stderr, with a hint when a part is assumed; and what
+    loading it noticed (a damaged sidecar set aside, metadata ignored with --no-verify)."""
+    for note in model.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     err.print(f"[dim]contract: {escape(model.contract.describe())}[/]", highlight=False)
     if any(str(v).startswith("assumed") for v in model.contract.sources.values()):
         err.print(

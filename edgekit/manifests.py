@@ -20,7 +20,9 @@ from edgekit.layout import MODEL_FILE, RunLayout
 
 RUN_KIND, ARTIFACT_KIND = "edgekit.train", "edgekit.artifact"
 RUN_SCHEMA_VERSION = 2  # 2: adds the contract and training-image fingerprints
-ARTIFACT_SCHEMA_VERSION = 2  # 2: adds the contract and the evaluation note
+ARTIFACT_SCHEMA_VERSION = 3  # 2: adds the contract and the evaluation note; 3: the content seal
+CONTENT_KEY = "content_sha256"  # the seal: the file's sha256 with this field set to PLACEHOLDER (runtime.integrity)
+PLACEHOLDER = "0" * 64
 MAX_MANIFEST_BYTES = 16 << 20  # manifests are a few KiB; a bigger file is damaged, not read
 T = TypeVar("T")
 
@@ -169,6 +171,7 @@ class ArtifactManifest:
     conversion_seconds: float = 0.0
     runtime: str = ""
     dataset: str = ""
+    content_sha256: str = ""  # the seal written into the embedded copy; empty until the file is sealed
 
     def essentials(self) -> dict[str, Any]:
         """What travels inside the model file."""
@@ -187,6 +190,7 @@ class ArtifactManifest:
             "source_model_sha256": self.source_model.get("sha256"),
             "calibration": self.calibration,
             "options": self.options,
+            CONTENT_KEY: self.content_sha256 or PLACEHOLDER,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,6 +239,7 @@ class ArtifactManifest:
             conversion_seconds=float(data.get("conversion_seconds", 0.0)),
             runtime=str(data.get("runtime", "")),
             dataset=str(data.get("dataset", "")),
+            content_sha256=str(data.get(CONTENT_KEY) or ""),
         )
 
 

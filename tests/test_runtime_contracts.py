@@ -27,7 +27,7 @@ RGB_CONTRACT = Contract(
 
 
 def _with_contract(source: Path, target: Path, contract: Contract) -> Path:
-    target.write_bytes(embed_tflite_metadata(source.read_bytes(), {"mode": "test", "contract": contract.to_dict()}))
+    target.write_bytes(embed_tflite_metadata(source.read_bytes(), {"mode": "none", "contract": contract.to_dict()}))
     return target
 
 

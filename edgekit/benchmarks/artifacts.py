@@ -38,7 +38,7 @@ def load_artifact(path: Path, config: BenchConfig) -> Any:
     """An artifact as bench runs it: the bench's threads, the user's declared contract."""
     from edgekit.runtime import load
 
-    return load(path, num_threads=config.threads, declared=config.declared)
+    return load(path, num_threads=config.threads, declared=config.declared, verify=config.verify)
 
 
 def row_name(model: Any, path: Path) -> str:

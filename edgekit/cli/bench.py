@@ -23,6 +23,7 @@ from edgekit.cli.options import (
     MeanOption,
     MinAgreement,
     MinTime,
+    NoVerify,
     OfflineOption,
     OffsetOption,
     OutputsOption,
@@ -84,6 +85,7 @@ def bench(
     class_names: ClassNamesOption = None,
     contract: ContractOption = None,
     layout: LayoutOption = None,
+    no_verify: NoVerify = False,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
@@ -121,6 +123,7 @@ def bench(
         plots=plots,
         out_dir=out_dir,
         declared=declared,
+        verify=not no_verify,
     )
     config.validate()
     baseline_pair = (load_report(baseline), baseline) if baseline else None

@@ -14,6 +14,7 @@ from edgekit.cli.options import (
     ContractOption,
     LayoutOption,
     MeanOption,
+    NoVerify,
     OffsetOption,
     OutputsOption,
     ScaleOption,
@@ -40,7 +41,7 @@ def predict(
         str | None,
         typer.Option(help="Force an interpreter: ai_edge_litert, tflite_runtime, tensorflow (TFLite) or onnxruntime."),
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="Interpreter threads (default: the backend's).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Interpreter threads, 1 to 256 (default: the backend's).")] = None,
     scale: ScaleOption = None,
     offset: OffsetOption = None,
     mean: MeanOption = None,
@@ -49,6 +50,7 @@ def predict(
     class_names: ClassNamesOption = None,
     contract: ContractOption = None,
     layout: LayoutOption = None,
+    no_verify: NoVerify = False,
 ) -> None:
     """Predict images with an artifact, using only numpy and an interpreter (never TensorFlow).
 
@@ -63,7 +65,7 @@ def predict(
         contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names, layout=layout
     )
     with Decoder.for_paths(images) as decoder:  # workers for a big folder are forked before the model loads
-        model = load(artifact, backend=backend, num_threads=threads, declared=declared)
+        model = load(artifact, backend=backend, num_threads=threads, declared=declared, verify=not no_verify)
         print_contract(model)
         rows = predict_files(model, images, top_k, decoder)
         printed = print_json_rows(rows, model) if as_json else print_prediction_rows(rows, model, top_k > 1)

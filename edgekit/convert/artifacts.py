@@ -27,6 +27,7 @@ from edgekit.formats import FORMATS, Format, Quantization, check_supported
 from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, sidecar_path
 from edgekit.manifests import ArtifactManifest
 from edgekit.progress import Reporter, SilentReporter
+from edgekit.runtime.integrity import seal
 from edgekit.versions import library_versions
 
 
@@ -163,7 +164,8 @@ def keep(
     if tries:
         story = {"float_layers": list(float_layers), "float_fallback": [t.to_dict() for t in tries]}
         draft = replace(draft, options={**draft.options, **story})
-    content = FORMATS[fmt].load_embedder()(content, draft.essentials())
+    content, content_sha256 = seal(FORMATS[fmt].load_embedder()(content, draft.essentials()))
+    draft = replace(draft, content_sha256=content_sha256)  # the sidecar records the seal the file carries
     with atomic_path(artifact) as tmp:
         tmp.write_bytes(content)
         from edgekit.runtime import load

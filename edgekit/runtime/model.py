@@ -3,9 +3,9 @@
     model = load("tflite-int8.tflite")
     prediction = model.predict(images)       # raw samples, see edgekit.runtime.inputs for the rule
 
-Before any interpreter sees the file, its graph is read (``runtime.graph``): a model with several inputs or
-outputs, or one that needs a custom op no CPU interpreter has (the Edge TPU's), is one clear error. The
-contract comes from the artifact's metadata or from what the file shows (``runtime.artifact_contract``).
+Before any interpreter sees the file, it is read within bounds, its graph is read, its hashes are checked and
+its metadata validated (``runtime.opening``). The contract comes from the artifact's metadata or from what
+the file shows (``runtime.artifact_contract``).
 A model exported with a fixed batch size is fed chunks of exactly that size, the last one padded.
 
 uint8 images on a model whose preprocessing is the same for every pixel take a fast path: one table
@@ -24,45 +24,18 @@ import numpy as np
 
 from edgekit.contract import DeclaredContract, Layout, softmax
 from edgekit.errors import ArtifactError, UsageError
-from edgekit.formats import Format, format_of_bytes, format_of_path
 from edgekit.runtime.artifact_contract import artifact_contract
 from edgekit.runtime.backends import TFLITE_BACKENDS, open_session
-from edgekit.runtime.graph import GraphFacts, check_single_io, read_graph
 from edgekit.runtime.inputs import is_scalar_scaling, model_values, unit_pixel_contract
-from edgekit.runtime.metadata import read_sidecar
+from edgekit.runtime.opening import check_threads, open_file
 from edgekit.runtime.pixels import PixelMapper
 from edgekit.runtime.prediction import Prediction
 from edgekit.runtime.quantization import dequantize, quantize, to_tensor_dtype
-from edgekit.runtime.tflite_graph import custom_op_runner
 
 __all__ = ["MAX_CHUNK", "TFLITE_BACKENDS", "Model", "Prediction", "dequantize", "load", "quantize", "softmax"]
 
 MAX_CHUNK = 256  # samples per interpreter call: bounds memory, keeps throughput
 _UINT8 = np.dtype(np.uint8)
-
-
-def _sniff_format(path: Path, head: bytes) -> Format:
-    claimed, actual = format_of_path(path.name), format_of_bytes(head)
-    if claimed is None:
-        raise ArtifactError(f"{path}: unknown artifact type", "edgekit runs .tflite and .onnx files")
-    if actual is not claimed:
-        if actual is not None:
-            raise ArtifactError(
-                f"{path} looks like a {actual.value} model, not {claimed.value}", "rename it with the right suffix"
-            )
-        raise ArtifactError(f"{path} is not a {claimed.value} model", "the file is corrupt or truncated")
-    return claimed
-
-
-def _check_graph(facts: GraphFacts | None, path: Path, backend: str | None) -> None:
-    """Refuse, before an interpreter sees it, a graph edgekit cannot run; name what would run it."""
-    if facts is None:
-        return
-    check_single_io(facts, str(path))
-    for op in facts.custom_ops:
-        runner = custom_op_runner(op)
-        if runner is not None and not (op.startswith("Flex") and backend == "tensorflow"):
-            raise ArtifactError(f"{path} needs the custom op {op}, which only {runner[0]} runs", runner[1])
 
 
 class Model:
@@ -75,25 +48,17 @@ class Model:
         backend: str | None = None,
         num_threads: int | None = None,
         declared: DeclaredContract | None = None,
+        verify: bool = True,
     ) -> None:
         self.path = Path(path)
-        if num_threads is not None and num_threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {num_threads}")
-        try:
-            content = self.path.read_bytes()
-        except FileNotFoundError:
-            raise ArtifactError(f"{self.path} does not exist") from None
-        except IsADirectoryError:
-            raise ArtifactError(f"{self.path} is a directory, not a model file") from None
-        self.format = _sniff_format(self.path, content[:8])
+        check_threads(num_threads)
+        opened = open_file(self.path, backend, verify)  # bounded, identified, hashed, metadata validated
+        self.format, self.graph, self.integrity = opened.format, opened.graph, opened.integrity
+        self.metadata, self.metadata_source = opened.metadata, opened.metadata_source
+        self.notes: tuple[str, ...] = opened.notes  # what was noticed and set aside (a damaged sidecar)
         self.num_threads = num_threads
-        self.graph = read_graph(self.format, content, str(self.path))
-        _check_graph(self.graph, self.path, backend)
-        self.session = open_session(self.format, content, self.path, backend, num_threads)
+        self.session = open_session(self.format, opened.content, self.path, backend, num_threads)
         self.backend, self.backend_version = self.session.name, self.session.version()
-        embedded = self.session.embedded_metadata()  # the session has validated the file first
-        self.metadata: dict[str, Any] = embedded or read_sidecar(self.path) or {}
-        self.metadata_source = "embedded" if embedded else ("sidecar" if self.metadata else "none")
         self.contract, self.contract_source = artifact_contract(
             self.session, self.metadata, self.metadata_source, self.graph, declared or DeclaredContract()
         )
@@ -225,6 +190,7 @@ class Model:
             "input": tensor(self.session.input),
             "output": tensor(self.session.output),
             "metadata_source": self.metadata_source,
+            "integrity": self.integrity.how,
             "contract": {
                 **self.contract.to_dict(),
                 "source": self.contract_source,
@@ -238,8 +204,9 @@ def load(
     backend: str | None = None,
     num_threads: int | None = None,
     declared: DeclaredContract | None = None,
+    verify: bool = True,
 ) -> Model:
     """Load a .tflite or .onnx artifact with the best installed backend (or the one named); ``declared``
     (``--scale``, ``--outputs``, ... as :func:`edgekit.contract.declare` reads them) fills in what the
-    artifact does not record."""
-    return Model(Path(path), backend=backend, num_threads=num_threads, declared=declared)
+    artifact does not record; ``verify=False`` skips the sha256 checks (``runtime.integrity``)."""
+    return Model(Path(path), backend=backend, num_threads=num_threads, declared=declared, verify=verify)

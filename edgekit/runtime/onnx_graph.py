@@ -131,3 +131,16 @@ def _producer(nodes: list[dict[str, list[str]]], tensor: str) -> str | None:
             return op
         tensor = node["input"][0]
     return None
+
+
+def read_onnx_metadata(content: bytes) -> dict[str, bytes]:
+    """ModelProto.metadata_props (field 14: key = 1, value = 2) as raw bytes by key, read from the wire."""
+    props: dict[str, bytes] = {}
+    try:
+        for number, wire, a, b in _fields(content, 0, len(content)):
+            if number == 14 and wire == LENGTH:
+                entry = {n: content[x:y] for n, w, x, y in _fields(content, a, b) if w == LENGTH}
+                props[entry.get(1, b"").decode("utf-8", "replace")] = entry.get(2, b"")
+    except ArtifactError:
+        return {}  # a damaged file: the graph reader and onnxruntime say so
+    return props

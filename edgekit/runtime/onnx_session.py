@@ -7,7 +7,6 @@ user's stdout, where they would break ``--json``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,6 @@ import numpy as np
 
 from edgekit.errors import ArtifactError
 from edgekit.native_output import quiet_native_output
-from edgekit.runtime.metadata import METADATA_KEY
 from edgekit.runtime.session import MappedRun, Mapper, Session, run_failed, single
 from edgekit.runtime.tensors import onnx_info
 
@@ -71,13 +69,6 @@ class OnnxRuntimeSession(Session):
         state = ort.capi.onnxruntime_pybind11_state
         names = ("Fail", "InvalidArgument", "RuntimeException", "EPFail")
         self._failures = (RuntimeError, ValueError, *(getattr(state, n) for n in names if hasattr(state, n)))
-
-    def embedded_metadata(self) -> dict[str, Any] | None:
-        props = self._session.get_modelmeta().custom_metadata_map
-        try:
-            return json.loads(props[METADATA_KEY]) if METADATA_KEY in props else None
-        except json.JSONDecodeError:
-            return None  # a foreign or damaged entry: fall back to the sidecar
 
     def run(self, x: np.ndarray) -> np.ndarray:
         try:

@@ -91,19 +91,18 @@ def _rows(model: Model, items: list[LoadedImages], k: int) -> Iterator[Row]:
     scores, raw, at = prediction.top_k(k), prediction.raw, 0
     finite = np.isfinite(prediction.outputs).all(axis=1)
     for item in items:
-        many = len(item.images) > 1
-        for i in range(len(item.images)):
-            source = str(item.source) + (f"[{i}]" if many else "")
+        count = len(raw) if len(items) == 1 else 1  # an array file holds one sample or many; a picture, one
+        for i in range(count):
+            source = str(item.source) + (f"[{i}]" if count > 1 else "")
             if not finite[at]:
                 yield FileFailure(source, f"{source}: the model returned NaN or infinite scores", NAN_HINT)
-                at += 1
-                continue
-            yield SamplePrediction(
-                source=source,
-                top_k=tuple(ClassScore(*s) for s in scores[at]),
-                raw=tuple(raw[at].tolist()),
-                notes=item.notes,
-            )
+            else:
+                yield SamplePrediction(
+                    source=source,
+                    top_k=tuple(ClassScore(*s) for s in scores[at]),
+                    raw=tuple(raw[at].tolist()),
+                    notes=item.notes,
+                )
             at += 1
 
 

@@ -46,9 +46,6 @@ class Session:
     def version(cls) -> str | None:
         return next((v for v in map(package_version, cls.distributions) if v), None)
 
-    def embedded_metadata(self) -> dict[str, Any] | None:
-        raise NotImplementedError
-
     def run(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 

@@ -16,7 +16,6 @@ import numpy as np
 
 from edgekit.errors import ArtifactError
 from edgekit.native_output import quiet_native_output
-from edgekit.runtime.metadata import read_tflite_metadata
 from edgekit.runtime.session import MappedRun, Mapper, Session, run_failed, single
 from edgekit.runtime.tensors import tflite_info
 from edgekit.runtime.tflite_graph import custom_op_runner
@@ -49,7 +48,7 @@ class TFLiteSession(Session):
     concurrent = False
 
     def __init__(self, module: Any, content: bytes, path: Path, num_threads: int | None) -> None:
-        self._content, self.path = content, path
+        self._content, self.path = content, path  # the interpreter reads the bytes in place: keep them
         try:
             with quiet_native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" on fd 2
                 self._interpreter = module.Interpreter(model_content=content, num_threads=num_threads)
@@ -68,9 +67,6 @@ class TFLiteSession(Session):
             self._interpreter.invoke,
             self._interpreter.get_tensor,
         )
-
-    def embedded_metadata(self) -> dict[str, Any] | None:
-        return read_tflite_metadata(self._content)
 
     def _fit(self, shape: tuple[int, ...]) -> None:
         """Resize and reallocate only when the input shape changes (call with the lock held)."""
