@@ -28,7 +28,7 @@ import numpy as np
 
 from edgekit.contract import Contract
 from edgekit.errors import ArtifactError
-from edgekit.runtime.images import LoadedImages, expand, read_file
+from edgekit.runtime.images import LoadedImages, count_inputs, read_file
 
 PARALLEL_FILES = 1024  # below this many files, reading them here is quicker than starting workers
 CHUNK = 256  # files per task
@@ -105,7 +105,7 @@ class Decoder:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         if cores < 2 or sys.platform != "linux":
             return Decoder(0)
-        files = sum(1 for _ in expand(paths))
+        files = count_inputs(paths)
         return Decoder(min(cores, MAX_WORKERS) if files >= PARALLEL_FILES else 0)
 
     def __enter__(self) -> Decoder:

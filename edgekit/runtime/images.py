@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from edgekit.bounds import MAX_IMAGE_PIXELS, load_npy, open_regular
 from edgekit.contract import Contract
 from edgekit.errors import ArtifactError, DataError
-from edgekit.runtime.photo import Digit, mnist_style
+from edgekit.runtime.photo import mnist_style
 
 __all__ = ["LoadedImages", "expand", "load_images", "mnist_style", "read_file"]
 
@@ -52,6 +52,10 @@ def _is_idx(path: Path) -> bool:
 
 
 def _picture(img: Any, path: Path, contract: Contract | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    if img.mode == "L" and img.size == (28, 28) and not getattr(img, "is_animated", False) and _mnist_like(contract):
+        # the common case, kept short (a folder of MNIST-like PNGs): a 28x28 grayscale picture
+        digit = mnist_style(np.asarray(img))
+        return digit.image[None], ("blank: no ink found",) if digit.blank else ()
     notes: tuple[str, ...] = ()
     frames = getattr(img, "n_frames", 1)
     if frames > 1:
@@ -61,7 +65,7 @@ def _picture(img: Any, path: Path, contract: Contract | None) -> tuple[np.ndarra
         rgba = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     if _mnist_like(contract):
-        digit: Digit = mnist_style(np.asarray(img if img.mode == "L" else img.convert("L")))
+        digit = mnist_style(np.asarray(img if img.mode == "L" else img.convert("L")))
         return digit.image[None], notes + (("blank: no ink found",) if digit.blank else ())
     h, w = contract.image_size  # type: ignore[union-attr,misc]
     img = img.convert("L" if contract.channels == 1 else "RGB")  # type: ignore[union-attr]
@@ -146,6 +150,18 @@ def expand(paths: Iterable[Path]) -> Iterator[tuple[Path, ArtifactError | None]]
             yield path, ArtifactError(f"{path} holds no images", f"looked for {looked} and IDX files")
         for name in names:
             yield path / name, None
+
+
+def count_inputs(paths: Iterable[Path]) -> int:
+    """How many files ``expand`` would list (cheaper: names are counted, not sorted nor made Paths)."""
+    total = 0
+    for path in map(Path, paths):
+        if path.is_dir():
+            with os.scandir(path) as entries:
+                total += sum(1 for e in entries if _is_input(e.name) and not e.is_dir())
+        else:
+            total += 1
+    return total
 
 
 def load_images(path: Path, contract: Contract | None = None) -> list[LoadedImages]:

@@ -167,7 +167,7 @@ def mnist_style(gray: np.ndarray) -> Digit:
     gray = np.asarray(gray, dtype=np.uint8)
     if gray.shape == (28, 28):
         image = 255 - gray if int(gray.take(_BORDER_28).sum()) > 127 * len(_BORDER_28) else gray
-        return Digit(image, blank=int(np.ptp(image)) < MIN_CONTRAST)
+        return Digit(image, blank=int(image.max()) - int(image.min()) < MIN_CONTRAST)
     picture = gray.astype(np.float32) if dark_ink(gray) else 255 - gray.astype(np.float32)  # dark ink on light
     small, scale = _reduced(picture)
     across = (int(LINE_SHARE * small.shape[1]), int(LINE_SHARE * small.shape[0]))
