@@ -39,7 +39,7 @@ def max_data_bytes() -> int:
         return 16 << 30
 
 
-def regular_file(path: Path, what: str = "data file") -> int:
+def regular_file(path: str | Path, what: str = "data file") -> int:
     """The size of ``path``, which must be a regular file (symbolic links followed); else one DataError."""
     try:
         info = os.stat(path)
@@ -53,7 +53,7 @@ def regular_file(path: Path, what: str = "data file") -> int:
     return info.st_size
 
 
-def open_regular(path: Path, limit: int, what: str = "file") -> tuple[IO[bytes], int]:
+def open_regular(path: str | Path, limit: int, what: str = "file") -> tuple[IO[bytes], int]:
     """``path`` open for reading and its size: a regular file of at most ``limit`` bytes, else one DataError.
 
     Opened without blocking and checked on the open descriptor, so a FIFO is refused instead of waited on,
@@ -137,7 +137,7 @@ def check_npz(path: Path) -> None:
         raise DataError(f"cannot read {path} as an .npz archive: {str(exc)[:160]}") from None
 
 
-def load_npy(path: Path, what: str = "array file") -> np.ndarray:
+def load_npy(path: str | Path, what: str = "array file") -> np.ndarray:
     """A .npy file, its header checked against its size before anything is allocated."""
     size = regular_file(path, what)
     where = f"cannot read {what} {path}"

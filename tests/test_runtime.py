@@ -170,7 +170,7 @@ def test_folder_and_idx_inputs(tmp_path: Path, tiny_dataset) -> None:  # type: i
     _digit_picture((40, 40), True).save(tmp_path / "c.png")
     (tmp_path / "notes.txt").write_text("ignored")
     items = load_images(tmp_path)
-    assert [i.source.name for i in items] == ["b.npy", "c.png", "t10k-images-idx3-ubyte.gz"]
+    assert [Path(i.source).name for i in items] == ["b.npy", "c.png", "t10k-images-idx3-ubyte.gz"]
     assert [len(i.images) for i in items] == [2, 1, 4]
 
 

@@ -27,7 +27,7 @@ _IDX_DTYPES: dict[int, np.dtype] = {
 _IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09}
 
 
-def read_idx(path: Path) -> np.ndarray:
+def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (gzipped or plain), checking its magic number and size before reading the data."""
     path = Path(path)
     size = regular_file(path, "IDX file")

@@ -34,14 +34,14 @@ PARALLEL_FILES = 1024  # below this many files, reading them here is quicker tha
 CHUNK = 256  # files per task
 MAX_WORKERS = 4
 
-Entry = tuple[Path, ArtifactError | None]  # a file to read, or the problem found where it was named
+Entry = tuple[str, ArtifactError | None]  # a file to read, or the problem found where it was named
 
 
 @dataclass(frozen=True)
 class Failure:
     """A file that could not be read, and why."""
 
-    source: Path
+    source: str
     error: ArtifactError
 
 
@@ -62,7 +62,7 @@ class _Chunk:
     one array (pickling thousands of tiny arrays costs more than decoding them), the rest as they are."""
 
     pixels: np.ndarray | None  # (M, ...) the samples of the one-sample items, in order
-    items: list[LoadedImages | Failure | tuple[Path, tuple[str, ...]]]  # a tuple: the next row of ``pixels``
+    items: list[LoadedImages | Failure | tuple[str, tuple[str, ...]]]  # a tuple: the next row of ``pixels``
 
     def unpacked(self) -> Iterator[LoadedImages | Failure]:
         row = 0
@@ -100,7 +100,7 @@ class Decoder:
         self._pool: Executor | None = None
 
     @staticmethod
-    def for_paths(paths: Iterable[Path]) -> Decoder:
+    def for_paths(paths: Iterable[str | Path]) -> Decoder:
         """A decoder sized for what ``paths`` hold: workers only for a big job on a machine that has cores."""
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         if cores < 2 or sys.platform != "linux":

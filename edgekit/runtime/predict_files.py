@@ -85,7 +85,7 @@ def _rows(model: Model, items: list[LoadedImages], k: int) -> Iterator[Row]:
         prediction = model.predict(items[0].images if len(items) == 1 else np.concatenate([i.images for i in items]))
     except ArtifactError as exc:
         if len(items) == 1:
-            yield FileFailure(str(items[0].source), exc.message, exc.hint)
+            yield FileFailure(items[0].source, exc.message, exc.hint)
             return
         raise
     scores, raw, at = prediction.top_k(k), prediction.raw, 0
@@ -93,7 +93,7 @@ def _rows(model: Model, items: list[LoadedImages], k: int) -> Iterator[Row]:
     for item in items:
         count = len(raw) if len(items) == 1 else 1  # an array file holds one sample or many; a picture, one
         for i in range(count):
-            source = str(item.source) + (f"[{i}]" if count > 1 else "")
+            source = item.source + (f"[{i}]" if count > 1 else "")
             if not finite[at]:
                 yield FileFailure(source, f"{source}: the model returned NaN or infinite scores", NAN_HINT)
             else:
@@ -117,7 +117,7 @@ def _batched(model: Model, loaded: Iterable[LoadedImages | Failure], k: int) -> 
             yield from _rows(model, pending, k)
             pending = []
         if isinstance(item, Failure):
-            yield FileFailure(str(item.source), item.error.message, item.error.hint)
+            yield FileFailure(item.source, item.error.message, item.error.hint)
         elif not (item.is_picture and len(item.images) == 1):
             yield from _rows(model, [item], k)
     if pending:
