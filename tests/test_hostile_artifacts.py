@@ -175,3 +175,24 @@ def test_an_interpreter_failing_at_first_use_is_one_line(dense_artifacts, monkey
     monkeypatch.setattr(model.session, "_invoke", broken)
     with pytest.raises(ArtifactError, match=r"failed to run the model: XNNPACK: unsupported zero point$"):
         model.run_model_inputs(np.zeros((1, 28, 28), np.float32))
+
+
+def test_onnxruntime_prints_stay_off_stdout(dense_artifacts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import onnxruntime as ort
+
+    real = ort.InferenceSession
+
+    def chatty(*args, **kwargs):  # type: ignore[no-untyped-def]
+        print("EP Error: some provider failed. Falling back to ['CPUExecutionProvider'] and retrying.")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", chatty)
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
+    args = ["predict", str(dense_artifacts["onnx-int8"].artifact), str(tmp_path / "x.npy"), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["source"].endswith(f"[{i}]") for i, line in enumerate(result.stdout.splitlines())] == [
+        True,
+        True,
+    ]
+    assert "EP Error" not in result.stdout
