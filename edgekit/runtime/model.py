@@ -30,6 +30,7 @@ from edgekit.runtime.metadata import read_sidecar
 from edgekit.runtime.pixels import PixelMapper
 from edgekit.runtime.prediction import Prediction
 from edgekit.runtime.quantization import dequantize, quantize, to_tensor_dtype
+from edgekit.runtime.safety import admit
 
 __all__ = ["MAX_CHUNK", "TFLITE_BACKENDS", "Model", "Prediction", "dequantize", "load", "quantize", "softmax"]
 
@@ -124,6 +125,7 @@ class Model:
             raise ArtifactError(f"{self.path} is a directory, not a model file") from None
         self.format = _sniff_format(self.path, content[:8])
         self.num_threads = num_threads
+        admit(self.format, content, self.path, backend=backend, num_threads=num_threads, verified=False)
         self.session = open_session(self.format, content, self.path, backend, num_threads)
         self.backend, self.backend_version = self.session.name, self.session.version()
         embedded = self.session.embedded_metadata()  # the session has validated the file first
