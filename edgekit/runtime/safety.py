@@ -23,7 +23,7 @@ none of 800 fuzzed ONNX files crashed it, where 1% of fuzzed .tflite files kill 
 
 Why both: ``verified`` keeps the first load of a fresh artifact (convert, then bench) free; the verdict makes
 any other file (a third-party model, one without a sidecar) pay the probe once per machine rather than on
-every ``edgekit predict``: the probe costs 60-100 ms for TFLite and about 0.6 s for ONNX here, the verdict
+every ``edgekit predict``: the probe costs about 65 ms for TFLite and 0.56 s for ONNX here, the verdict
 lookup one sha256 (under 1 ms per MB) and a stat. A sha256 beside a file is integrity, not authenticity:
 someone who can rewrite both the model and its sidecar gets only the structural check. There is no switch to
 turn the probe off: a trusted deployment ships sidecars (verified) or pays the probe once per file.
