@@ -1,8 +1,8 @@
 """Tiny .tflite models written with the schema builder (no TensorFlow), and seeded structural mutations of
 any .tflite: tensor types, shapes, buffer/tensor/opcode indices, quantization parameters, operator options.
 
-Every mutant is re-packed by the flatbuffers builder, so it passes the flatbuffer verifier: what is wrong is
-its meaning, which is what crashes interpreters (issue 11).
+Most mutants are re-packed by the flatbuffers builder, so they pass the flatbuffer verifier: what is wrong is
+their meaning, which is what crashes interpreters (issue 11). One in ten also has a few bytes overwritten.
 """
 
 from __future__ import annotations
@@ -338,12 +338,19 @@ MUTATIONS: tuple[Callable[[Any, np.random.Generator], str], ...] = (
 
 
 def mutant(content: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
-    """One to three structural mutations of a .tflite model, re-packed; and what was done. A draw whose value
-    does not fit its field (a stride of 2**31 in an int8 slot) cannot be written: draw again."""
+    """One to three structural mutations of a .tflite model, re-packed (one in ten then has 3 bytes
+    overwritten); and what was done. A draw whose value does not fit its field (a stride of 2**31 in an int8
+    slot) cannot be written: draw again."""
     while True:
         model = unpack(content)
         done = [_pick(rng, MUTATIONS)(model, rng) for _ in range(int(_pick(rng, (1, 1, 1, 2, 3))))]
         try:
-            return pack(model), "; ".join(done)
+            content = pack(model)
         except (TypeError, OverflowError, struct.error):
             continue
+        if rng.random() < 0.1:  # and now and then bytes no builder wrote: offsets that point nowhere
+            damaged = bytearray(content)
+            for at in rng.integers(8, len(damaged), 3):
+                damaged[int(at)] = int(rng.integers(256))
+            return bytes(damaged), "; ".join([*done, "3 bytes overwritten"])
+        return content, "; ".join(done)

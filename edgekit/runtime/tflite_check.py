@@ -41,7 +41,8 @@ __all__ = ["TFLiteProblem", "check_tflite"]
 
 MAX_RANK, MAX_ELEMENTS, MAX_TENSOR_BYTES = 8, (1 << 31) - 1, 1 << 32
 MIN_SCALE, MAX_SCALE = 1e-30, 1e9
-_MALFORMED = (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeDecodeError, AttributeError)
+# what the flatbuffers reader raises on offsets that point nowhere (TypeError: "bad number -1985 for type uint32")
+_MALFORMED = (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeDecodeError)
 
 
 def check_tflite(content: bytes, schema: Any) -> None:
@@ -180,7 +181,7 @@ def _quantization(
     if len(scales) != len(zero_points):
         raise TFLiteProblem(f"{where}: {len(scales)} quantization scales but {len(zero_points)} zero points")
     if not np.all(np.isfinite(scales)) or np.any(scales < MIN_SCALE) or np.any(scales > MAX_SCALE):
-        raise TFLiteProblem(f"{where}: quantization scale {_first_bad(scales)} is not finite and in [1e-30, 1e9]")
+        raise TFLiteProblem(f"{where}: quantization scale {_first_bad(scales):.6g} is not finite and in [1e-30, 1e9]")
     low, high = INTEGER_RANGES.get(r.types[dtype], INTEGER_RANGES["INT32"])
     if np.any(zero_points < low) or np.any(zero_points > high):
         raise TFLiteProblem(f"{where}: a zero point is outside {r.types[dtype]}'s range [{low}, {high}]")
