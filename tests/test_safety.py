@@ -221,3 +221,20 @@ def test_control_flow_may_not_recurse() -> None:
 
     with pytest.raises(ArtifactError, match="subgraph 0 calls subgraph 0 in a cycle"):
         check_structure(Format.TFLITE, _mutated(float_model, while_calls_main), Path("m.tflite"))
+
+
+@pytest.mark.parametrize(
+    ("out_type", "problem"), [(T.BOOL, None), (T.FLOAT32, "output 0 is FLOAT32, its input is BOOL")]
+)
+def test_ops_that_move_values_take_any_dtype_but_keep_it(out_type: int, problem: str | None) -> None:
+    from tests.fuzz_tflite import GraphBuilder, options
+
+    g = GraphBuilder()
+    x, y = g.act((1, 4), T.BOOL), g.act((4,), out_type)
+    g.op(OP.RESHAPE, [x, g.const(np.array([4]), T.INT32)], [y], options("ReshapeOptions"), 17)
+    content = g.finish([x], [y])
+    if problem is None:
+        assert check_structure(Format.TFLITE, content, Path("m.tflite")) is True
+    else:
+        with pytest.raises(ArtifactError, match=f"operator 0 \\(RESHAPE\\): {problem}"):
+            check_structure(Format.TFLITE, content, Path("m.tflite"))

@@ -30,6 +30,8 @@ QUANTIZED = frozenset(("INT8", "UINT8", "INT16", "INT4", "UINT4", "INT2"))
 ACTIVATIONS = frozenset(("FLOAT32", "INT8", "UINT8", "INT16"))
 NUMBERS = ACTIVATIONS | {"INT32", "INT64"}
 INDICES = frozenset(("INT32", "INT64"))
+# ops that only move values (RESHAPE, TRANSPOSE, CONCATENATION, ...) take any dtype but handles
+VALUES = frozenset((*BYTES_PER_ELEMENT, "STRING"))
 
 
 class TFLiteProblem(Exception):

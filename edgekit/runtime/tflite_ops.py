@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from edgekit.runtime.tflite_facts import (
     ACTIVATIONS,
     INDICES,
+    NUMBERS,
     QUANTIZED,
+    VALUES,
     OpView,
     TensorFacts,
     need_quantized,
@@ -113,6 +115,10 @@ def _unary(op: OpView) -> None:
     _same_shape(op)
 
 
+def _binary(op: OpView) -> None:
+    need_same(op, (0, 1))
+
+
 def _quantize(op: OpView) -> None:
     x, y = op.input(0), op.output()
     need_types(op, x, {"FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16"}, "input")
@@ -131,11 +137,14 @@ def _dequantize(op: OpView) -> None:
     _same_shape(op)
 
 
-def _with_indices(*positions: int, same: tuple[int, ...] = (0,)) -> Callable[[OpView], None]:
-    """Data inputs ``same`` share a dtype with the output; inputs ``positions`` are int32/int64 indices."""
+def _with_indices(
+    *positions: int, same: tuple[int, ...] = (0,), allowed: frozenset[str] = NUMBERS
+) -> Callable[[OpView], None]:
+    """Data inputs ``same`` share a dtype (one of ``allowed``) with the output; inputs ``positions`` are
+    int32/int64 indices."""
 
     def check(op: OpView) -> None:
-        need_same(op, same)
+        need_same(op, same, allowed)
         for k in positions:
             need_types(op, op.optional(k), INDICES, f"input {k}")
 
@@ -143,14 +152,14 @@ def _with_indices(*positions: int, same: tuple[int, ...] = (0,)) -> Callable[[Op
 
 
 def _transpose(op: OpView) -> None:
-    _with_indices(1)(op)
+    _with_indices(1, allowed=VALUES)(op)
     x, perm = op.input(0), op.input(1)
     if x.shape and perm.shape not in ((len(x.shape),), ()):
         op.fail(f"its permutation {list(perm.shape)} does not fit an input of rank {len(x.shape)}")
 
 
 def _concatenation(op: OpView) -> None:
-    need_same(op, tuple(range(len(op.inputs))))
+    need_same(op, tuple(range(len(op.inputs))), VALUES)
     rank = len(op.output().shape)
     axis = op.option("Axis", 0)
     if rank and not -rank <= axis < rank:
@@ -158,7 +167,7 @@ def _concatenation(op: OpView) -> None:
 
 
 def _strided_slice(op: OpView) -> None:
-    _with_indices(1, 2, 3)(op)
+    _with_indices(1, 2, 3, allowed=VALUES)(op)
     begin, end, strides = (op.input(k) for k in (1, 2, 3))
     if not begin.dtype == end.dtype == strides.dtype or not begin.shape == end.shape == strides.shape:
         op.fail("its begin, end and strides differ in dtype or length")
@@ -172,7 +181,7 @@ def _shape(op: OpView) -> None:
 
 
 def _pack(op: OpView) -> None:
-    need_same(op, tuple(range(len(op.inputs))))
+    need_same(op, tuple(range(len(op.inputs))), VALUES)
     count, axis, rank = op.option("ValuesCount", 0), op.option("Axis", 0), len(op.input(0).shape)
     if count != len(op.inputs) or not -(rank + 1) <= axis <= rank:
         op.fail(f"values_count {count} and axis {axis} do not fit {len(op.inputs)} inputs of rank {rank}")
@@ -181,7 +190,7 @@ def _pack(op: OpView) -> None:
 ANY = -1
 _REDUCERS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN")
 _UNARY = Rule((1, 1), (1, 1), _unary)
-_BINARY = Rule((2, 2), (1, 1), lambda op: need_same(op, (0, 1)))
+_BINARY = Rule((2, 2), (1, 1), _binary)
 RULES: dict[str, Rule] = {
     "CONV_2D": Rule((2, 3), (1, 1), _conv, "Conv2DOptions", True),
     "DEPTHWISE_CONV_2D": Rule((2, 3), (1, 1), _conv, "DepthwiseConv2DOptions", True),
@@ -189,24 +198,22 @@ RULES: dict[str, Rule] = {
     "MAX_POOL_2D": Rule((1, 1), (1, 1), _pool, "Pool2DOptions", True),
     "AVERAGE_POOL_2D": Rule((1, 1), (1, 1), _pool, "Pool2DOptions", True),
     "L2_POOL_2D": Rule((1, 1), (1, 1), _pool, "Pool2DOptions", True),
-    "RESHAPE": Rule((1, 2), (1, 1), _with_indices(1), "ReshapeOptions"),
-    "SQUEEZE": Rule((1, 1), (1, 1), need_same, "SqueezeOptions"),
-    "EXPAND_DIMS": Rule((2, 2), (1, 1), _with_indices(1), "ExpandDimsOptions"),
+    "RESHAPE": Rule((1, 2), (1, 1), _with_indices(1, allowed=VALUES), "ReshapeOptions"),
+    "SQUEEZE": Rule((1, 1), (1, 1), _with_indices(allowed=VALUES), "SqueezeOptions"),
+    "EXPAND_DIMS": Rule((2, 2), (1, 1), _with_indices(1, allowed=VALUES), "ExpandDimsOptions"),
     "SOFTMAX": Rule((1, 1), (1, 1), _softmax, "SoftmaxOptions"),
     "LOG_SOFTMAX": Rule((1, 1), (1, 1), need_same, "LogSoftmaxOptions"),
     "QUANTIZE": Rule((1, 1), (1, 1), _quantize, "QuantizeOptions"),
     "DEQUANTIZE": Rule((1, 1), (1, 1), _dequantize, "DequantizeOptions"),
     **dict.fromkeys(("RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH", "HARD_SWISH", "ABS", "NEG"), _UNARY),
     "LEAKY_RELU": Rule((1, 1), (1, 1), need_same, "LeakyReluOptions"),
-    "ADD": Rule((2, 2), (1, 1), lambda op: need_same(op, (0, 1)), "AddOptions"),
-    "SUB": Rule((2, 2), (1, 1), lambda op: need_same(op, (0, 1)), "SubOptions"),
-    "MUL": Rule((2, 2), (1, 1), lambda op: need_same(op, (0, 1)), "MulOptions"),
-    "DIV": Rule((2, 2), (1, 1), lambda op: need_same(op, (0, 1)), "DivOptions"),
+    "ADD": Rule((2, 2), (1, 1), _binary, "AddOptions"),
+    "SUB": Rule((2, 2), (1, 1), _binary, "SubOptions"),
+    "MUL": Rule((2, 2), (1, 1), _binary, "MulOptions"),
+    "DIV": Rule((2, 2), (1, 1), _binary, "DivOptions"),
     "MAXIMUM": _BINARY,
     "MINIMUM": _BINARY,
-    **{
-        k: Rule((2, 2), (1, 1), _with_indices(1), "ReducerOptions") for k in ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN")
-    },
+    **{k: Rule((2, 2), (1, 1), _with_indices(1), "ReducerOptions") for k in _REDUCERS},
     "PAD": Rule((2, 2), (1, 1), _with_indices(1), "PadOptions"),
     "PADV2": Rule((3, 3), (1, 1), _with_indices(1, same=(0, 2)), "PadV2Options"),
     "TRANSPOSE": Rule((2, 2), (1, 1), _transpose, "TransposeOptions"),
