@@ -75,7 +75,7 @@ def _artifact_seeds(artifacts: dict, suffix: str) -> dict[str, bytes]:  # type: 
 
 @pytest.mark.slow
 def test_long_fuzz_of_converted_artifacts(tmp_path: Path, dense_artifacts, cnn_artifacts) -> None:  # type: ignore[no-untyped-def]
-    """3,000 .tflite and 200 ONNX mutants, also of edgekit's converted artifacts (about 10 min here)."""
+    """3,000 .tflite and 200 ONNX mutants, also of edgekit's converted artifacts (about 3 min of CPU here)."""
     tflite_seeds = {"float": fuzz_tflite.float_model(), "int8": fuzz_tflite.int8_model()}
     onnx_seeds = {"tiny": fuzz_onnx.tiny_model()}
     for prefix, artifacts in (("dense-", dense_artifacts), ("cnn-", cnn_artifacts)):
