@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import os
 import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -113,6 +118,12 @@ def print_conversions(results: list[Any]) -> None:
             "[green]ok[/]" if p and not r.parity_failures else ("[red]FAIL[/]" if p else "skipped"),
         )
     out.print(table)
+    for r in results:
+        if r.float_layers:  # --allow-float-fallback: what full integer missed, what was kept in float
+            missed = "; ".join(r.fallback[0].failures) if r.fallback else "outside its band"
+            out.print(
+                escape(f"{r.name}: full integer missed its band ({missed}); kept in float: {', '.join(r.float_layers)}")
+            )
     if results:
         out.print(escape(f"artifacts in {results[0].artifact.parent}"))
 
@@ -120,16 +131,18 @@ def print_conversions(results: list[Any]) -> None:
 def print_bench(report: BenchReport) -> None:
     """One row per artifact: size, accuracy, drift, latency at the smallest batch, gate."""
     small, ref, data = report.config.smallest_batch, report.reference, report.dataset
-    table = Table(
-        title=f"{report.model}: Keras {ref.accuracy:.2%} on {data.images} {data.split} images; "
-        f"Keras predict p50 {ref.predict_latency[small].p50_ms:.2f} ms at batch {small} ({ref.device})"
-    )
+    title = f"{report.model}: {ref.label} {ref.accuracy:.2%} on {data.images} {data.split} images"
+    if ref.is_keras:
+        title += f"; Keras predict p50 {ref.predict_latency[small].p50_ms:.2f} ms at batch {small} ({ref.device})"
+    else:
+        title += " (no Keras model: drift is against this artifact)"
+    table = Table(title=escape(title))
     for column in ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "gate"):
         table.add_column(column, justify="left" if column == "artifact" else "right", no_wrap=True)
     for row in report.artifacts:
         d, lat = row.drift, row.latency[small]
         table.add_row(
-            row.name,
+            escape(row.name) + (" [yellow]stale[/]" if row.stale else ""),
             f"{row.size_bytes / 1024:,.0f} KiB",
             f"{d.accuracy:.2%}",
             f"{d.accuracy_delta_points:+.2f}",
@@ -139,9 +152,95 @@ def print_bench(report: BenchReport) -> None:
             "[red]breach[/]" if row.breaches else "[green]ok[/]",
         )
     out.print(table)
+    for row in report.artifacts:
+        if row.stale:
+            err.print(f"[yellow]note:[/] {escape(row.name)} is stale: {escape(row.stale)}", highlight=False)
 
 
-def print_predictions(rows: list[Any], title: str, runners_up: bool) -> None:
+@dataclass
+class Printed:
+    """How many rows a predict printer wrote, and how many of them were files that failed."""
+
+    rows: int = 0
+    failed: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def count(self, row: Any) -> None:
+        self.rows += 1
+        if row.failed:
+            self.failed += 1
+            print_error(row.message, row.hint or "")
+        elif row.notes:
+            err.print(f"[yellow]note:[/] {escape(row.source)}: {escape('; '.join(row.notes))}", highlight=False)
+
+    def summary(self) -> None:
+        """One line on stderr once many samples were predicted (the rate), or some files failed."""
+        if self.rows < SUMMARY_ROWS and not self.failed:
+            return
+        seconds = time.perf_counter() - self.started
+        done = self.rows - self.failed
+        line = f"{done:,} predicted in {seconds:.1f} s ({done / max(seconds, 1e-9):,.0f}/s)"
+        err.print(escape(line + (f"; {self.failed} could not be predicted" if self.failed else "")), highlight=False)
+
+
+SUMMARY_ROWS, TABLE_ROWS = 2, 100
+
+
+def print_contract(model: Any) -> None:
+    """The contract a model is run with, in one line on stderr, with a hint when a part is assumed; and what
+    loading it noticed (a damaged sidecar set aside, metadata ignored with --no-verify)."""
+    for note in model.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    err.print(f"[dim]contract: {escape(model.contract.describe())}[/]", highlight=False)
+    if any(str(v).startswith("assumed") for v in model.contract.sources.values()):
+        err.print(
+            "[dim]hint:[/] if the model takes something else, declare it (--scale/--offset, --mean/--std, "
+            "--outputs, --class-names)",
+            highlight=False,
+        )
+
+
+def print_json_rows(rows: Iterable[Any], model: Any) -> Printed:
+    """One JSON object per sample on stdout (an error object per file that failed), each with the contract."""
+    printed, contract = Printed(), {"summary": model.contract.describe(), "sources": dict(model.contract.sources)}
+    write = sys.stdout.write
+    for row in rows:
+        printed.count(row)
+        write(json.dumps({**row.to_dict(), "contract": contract}, allow_nan=False) + "\n")
+    printed.summary()
+    return printed
+
+
+def print_prediction_rows(rows: Iterable[Any], model: Any, runners_up: bool) -> Printed:
+    """A table for up to TABLE_ROWS samples; beyond that, one plain line per sample as it is predicted."""
+    printed, iterator, first = Printed(), iter(rows), []
+    for row in iterator:
+        printed.count(row)
+        if not row.failed:
+            first.append(row)
+        if len(first) > TABLE_ROWS:
+            break
+    if len(first) <= TABLE_ROWS:
+        if first:
+            _prediction_table(first, f"{model.path.name} ({model.backend} {model.backend_version or ''})", runners_up)
+        printed.summary()
+        return printed
+    write = sys.stdout.write
+    write("image  label  class  probability" + ("  top-k" if runners_up else "") + "\n")
+    for row in itertools.chain(first, (r for r in iterator if not _counted(printed, r))):
+        extra = "  " + ", ".join(f"{s.class_name} {s.probability:.1%}" for s in row.top_k[1:]) if runners_up else ""
+        write(f"{row.source}  {row.best.label}  {row.best.class_name}  {row.best.probability:.2%}{extra}\n")
+    printed.summary()
+    return printed
+
+
+def _counted(printed: Printed, row: Any) -> bool:
+    """Count a row; True when it was a failure (already reported on stderr)."""
+    printed.count(row)
+    return bool(row.failed)
+
+
+def _prediction_table(rows: list[Any], title: str, runners_up: bool) -> None:
     """One row per sample (``SamplePrediction``): label, class name, probability, and the runners-up."""
     table = Table(title=escape(title))
     for column in ("image", "label", "class", "probability") + (("top-k",) if runners_up else ()):
@@ -173,3 +272,26 @@ def print_doctor(report: Any) -> None:
             escape(c.name), f"[{colour.get(c.status, 'green')}]{c.status}[/]", escape(c.detail), escape(c.fix)
         )
     out.print(checks)
+
+
+def print_explain(result: Any) -> None:
+    """Layers in model order x artifacts (SQNR in dB, the layer adding the most error marked), then what
+    each artifact's worst layer is and which layers could not be matched."""
+    from edgekit.explain.report import summary_rows
+
+    header, rows = summary_rows(result)
+    d = result.dataset
+    table = Table(title=escape(f"SQNR (dB) vs Keras by layer, {d['images']} {d['name']} {d['split']} images"))
+    for column in header:
+        table.add_column(escape(column), justify="left" if column in ("layer", "kind") else "right", no_wrap=True)
+    for cells in rows:
+        table.add_row(*(f"[bold red]{escape(c)}[/]" if c.endswith(" <") else escape(c) for c in cells))
+    out.print(table)
+    for e in result.explanations:
+        worst = (
+            f"adds the most error: {e.worst.layer} ({e.worst.added_sqnr_db:.1f} dB)"
+            if e.worst
+            else "no layer stands out"
+        )
+        unmatched = "; ".join(f"{u.layer}: {u.reason}" for u in e.unmatched)
+        out.print(escape(f"{e.name}: {worst}" + (f"; not matched: {unmatched}" if unmatched else "")))

@@ -27,6 +27,9 @@ class Quantization(str, Enum):
     FLOAT16 = "float16"  # float16 weights, float32 compute
     DYNAMIC = "dynamic"  # int8 weights, float activations quantized on the fly
     INT8 = "int8"  # full integer: int8 weights, activations, inputs and outputs; needs calibration
+    # int8 with the layers named in its sidecar kept in float: what --allow-float-fallback makes when full
+    # integer misses the band. Never asked for directly (no format lists it among its modes).
+    INT8_MIXED = "int8-mixed"
 
     @property
     def label(self) -> str:
@@ -35,7 +38,7 @@ class Quantization(str, Enum):
 
     @property
     def needs_calibration(self) -> bool:
-        return self is Quantization.INT8
+        return self in (Quantization.INT8, Quantization.INT8_MIXED)
 
 
 class Format(str, Enum):
@@ -54,9 +57,22 @@ class FormatSpec:
     modes: tuple[Quantization, ...]
     converter: str  # "module:function" (reference, mode, calibration inputs, options) -> bytes
     embedder: str  # "module:function" (artifact bytes, metadata dict) -> bytes with the metadata inside
+    graph_reader: str  # "module:function" (model bytes) -> runtime.graph.GraphFacts, or None (no schema module)
     backends: tuple[str, ...]  # runtime backend names, in order of preference
     install_hint: str  # how to install its first backend on a device
     signature: Callable[[bytes], bool]  # does a file's head look like this format?
+    # "module:function" (reference, calibration inputs, options) -> (float layer names -> int8 bytes with those
+    # layers in float); "" when the format cannot keep layers in float
+    mixed_converter: str = ""
+
+    @property
+    def produced_modes(self) -> tuple[Quantization, ...]:
+        """The modes an artifact of this format can have on disk: its modes, and int8-mixed where it can."""
+        return (*self.modes, Quantization.INT8_MIXED) if self.mixed_converter else self.modes
+
+    def load_mixed_converter(self) -> Callable[..., Callable[[tuple[str, ...]], bytes]]:
+        """The factory of selectively quantized int8 models (imports TensorFlow / onnxruntime)."""
+        return _resolve(self.mixed_converter)
 
     def load_converter(self) -> Callable[..., bytes]:
         """The converter function (imports TensorFlow / tf2onnx: never call on a device)."""
@@ -65,6 +81,10 @@ class FormatSpec:
     def load_embedder(self) -> Callable[[bytes, dict[str, Any]], bytes]:
         """The function that stores edgekit's metadata inside an artifact."""
         return _resolve(self.embedder)
+
+    def load_graph_reader(self) -> Callable[[bytes], Any]:
+        """The function that reads what a model file shows about itself (numpy-free, device-safe)."""
+        return _resolve(self.graph_reader)
 
 
 def _resolve(dotted: str) -> Any:
@@ -89,9 +109,11 @@ FORMATS: dict[Format, FormatSpec] = {
         modes=(Quantization.NONE, Quantization.FLOAT16, Quantization.DYNAMIC, Quantization.INT8),
         converter="edgekit.convert.tflite:to_tflite",
         embedder="edgekit.runtime.metadata:embed_tflite_metadata",
+        graph_reader="edgekit.runtime.tflite_graph:read_tflite_graph",
         backends=("ai_edge_litert", "tflite_runtime", "tensorflow"),
         install_hint="pip install ai-edge-litert",
         signature=_is_tflite,
+        mixed_converter="edgekit.convert.tflite:mixed_int8",
     ),
     Format.ONNX: FormatSpec(
         format=Format.ONNX,
@@ -99,15 +121,19 @@ FORMATS: dict[Format, FormatSpec] = {
         modes=(Quantization.NONE, Quantization.DYNAMIC, Quantization.INT8),
         converter="edgekit.convert.onnx:to_onnx",
         embedder="edgekit.convert.onnx:embed_onnx_metadata",
+        graph_reader="edgekit.runtime.onnx_graph:read_onnx_graph",
         backends=("onnxruntime",),
         install_hint="pip install onnxruntime  (the edgekit[onnx] extra; from a checkout: pip install '.[onnx]')",
         signature=_is_onnx,
+        mixed_converter="edgekit.convert.onnx:mixed_int8",
     ),
 }
 
 # The CLI's --format and --quantize choices: the enums above plus "all", generated from the table.
 FormatChoice = Enum("FormatChoice", {**{f.name: f.value for f in Format}, "ALL": "all"}, type=str)  # type: ignore[misc]
-QuantizeChoice = Enum("QuantizeChoice", {**{q.name: q.value for q in Quantization}, "ALL": "all"}, type=str)  # type: ignore[misc]
+# Only the modes some format offers: int8-mixed is an outcome of --allow-float-fallback, not a choice.
+_OFFERED = [q for q in Quantization if any(q in spec.modes for spec in FORMATS.values())]
+QuantizeChoice = Enum("QuantizeChoice", {**{q.name: q.value for q in _OFFERED}, "ALL": "all"}, type=str)  # type: ignore[misc]
 
 
 def check_supported(fmt: Format, mode: Quantization) -> None:
@@ -140,7 +166,7 @@ def expand(formats: list[Any], modes: list[Any]) -> list[tuple[Format, Quantizat
     formats, modes = [_value(f) for f in formats], [_value(m) for m in modes]
     fmts = list(FORMATS) if "all" in formats else [Format(f) for f in formats]
     any_mode = "all" in modes
-    wanted = list(Quantization) if any_mode else [Quantization(m) for m in modes]
+    wanted = list(_OFFERED) if any_mode else [Quantization(m) for m in modes]
     pairs: list[tuple[Format, Quantization]] = []
     for fmt in fmts:
         for mode in wanted:

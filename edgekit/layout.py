@@ -11,6 +11,9 @@
           tflite-int8.tflite         artifact_name(format, mode) + the format's suffix
           tflite-int8.json           its sidecar manifest
         bench/                       report.json, report.md, plots
+        .training.HOST-PID.XXXX.partial/   while training writes: the new run's files, moved in when complete
+        explain/                     explain.md, explain.json, sqnr-by-layer.png,
+                                     ARTIFACT.model-explorer.json (an overlay per artifact)
 
 Nothing else in edgekit spells these names out.
 """
@@ -28,6 +31,8 @@ MODEL_FILE = "model.keras"
 MANIFEST_FILE = "manifest.json"
 ARTIFACTS_DIR = "artifacts"
 BENCH_DIR = "bench"
+TRAINING_STAGING = "training"  # the stem of the hidden folder a training run is written into first
+EXPLAIN_DIR = "explain"
 
 
 def artifact_name(fmt: Format, mode: Quantization) -> str:
@@ -46,8 +51,8 @@ def sidecar_path(artifact: Path) -> Path:
 
 
 def all_artifact_file_names() -> list[str]:
-    """Every artifact file name edgekit can write, in format-table order."""
-    return [artifact_file_name(f, m) for f, spec in FORMATS.items() for m in spec.modes]
+    """Every artifact file name edgekit can write, in format-table order (int8-mixed after each format's modes)."""
+    return [artifact_file_name(f, m) for f, spec in FORMATS.items() for m in spec.produced_modes]
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class RunLayout:
 
     @property
     def explain_dir(self) -> Path:
-        return self.root / "explain"
+        return self.root / EXPLAIN_DIR
 
     def artifact_path(self, fmt: Format, mode: Quantization, folder: Path | None = None) -> Path:
         """Where the (format, mode) artifact lives: in ``folder`` when given, else in artifacts/."""
@@ -126,3 +131,26 @@ class RunsLayout:
     @property
     def summary_json(self) -> Path:
         return self.root / "report.json"
+
+
+@dataclass(frozen=True)
+class ExplainLayout:
+    """The files `edgekit explain` writes into its folder (default: RUN_DIR/explain)."""
+
+    root: Path
+
+    @property
+    def markdown(self) -> Path:
+        return self.root / "explain.md"
+
+    @property
+    def json(self) -> Path:
+        return self.root / "explain.json"
+
+    @property
+    def plot(self) -> Path:
+        return self.root / "sqnr-by-layer.png"
+
+    def overlay(self, artifact: str) -> Path:
+        """The Model Explorer node-data overlay of one artifact ('tflite-int8' -> tflite-int8.model-explorer.json)."""
+        return self.root / f"{artifact}.model-explorer.json"

@@ -9,10 +9,10 @@ Imports nothing heavy: the runtime reads artifact manifests too.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from edgekit.contract import Contract, from_legacy_metadata
 from edgekit.errors import EdgekitError
@@ -20,16 +20,23 @@ from edgekit.layout import MODEL_FILE, RunLayout
 
 RUN_KIND, ARTIFACT_KIND = "edgekit.train", "edgekit.artifact"
 RUN_SCHEMA_VERSION = 2  # 2: adds the contract and training-image fingerprints
-ARTIFACT_SCHEMA_VERSION = 2  # 2: adds the contract and the evaluation note
+ARTIFACT_SCHEMA_VERSION = 3  # 2: adds the contract and the evaluation note; 3: the content seal
+CONTENT_KEY = "content_sha256"  # the seal: the file's sha256 with this field set to PLACEHOLDER (runtime.integrity)
+PLACEHOLDER = "0" * 64
+MAX_MANIFEST_BYTES = 16 << 20  # manifests are a few KiB; a bigger file is damaged, not read
+T = TypeVar("T")
 
 
 def read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     """(the JSON object in a file, None) or (None, why it could not be read)."""
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if path.exists() and (not path.is_file() or path.stat().st_size > MAX_MANIFEST_BYTES):
+            return None, f"{path} is damaged (not a regular file of at most {MAX_MANIFEST_BYTES >> 20} MiB)"
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None, f"{path} does not exist"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return None, f"{path} is damaged ({type(exc).__name__})"
     if not isinstance(data, dict):
         return None, f"{path} does not hold a JSON object"
@@ -117,13 +124,23 @@ class RunManifest:
 
 def read_run_manifest(layout: RunLayout) -> RunManifest | None:
     """The finished run's manifest, or None when there is none or it is damaged."""
-    data, _ = read_json(layout.manifest_path)
+    return _parsed(layout.manifest_path, RunManifest.from_dict)[0]
+
+
+def run_manifest_damage(layout: RunLayout) -> str | None:
+    """Why a run's manifest.json that exists cannot be read ("... is damaged (JSONDecodeError)"), else None."""
+    return _parsed(layout.manifest_path, RunManifest.from_dict)[1] if layout.manifest_path.exists() else None
+
+
+def _parsed(path: Path, parse: Callable[[Mapping[str, Any]], T]) -> tuple[T | None, str | None]:
+    """(the parsed manifest, None) or (None, why not): missing, truncated, not JSON, not one edgekit wrote."""
+    data, why = read_json(path)
     if data is None:
-        return None
+        return None, why
     try:
-        return RunManifest.from_dict(data)
-    except (KeyError, TypeError, ValueError, EdgekitError):
-        return None
+        return parse(data), None
+    except (KeyError, TypeError, ValueError, AttributeError, EdgekitError) as exc:
+        return None, f"{path} is not a manifest this edgekit reads ({type(exc).__name__} {str(exc)[:80]})"
 
 
 @dataclass(frozen=True)
@@ -154,6 +171,7 @@ class ArtifactManifest:
     conversion_seconds: float = 0.0
     runtime: str = ""
     dataset: str = ""
+    content_sha256: str = ""  # the seal written into the embedded copy; empty until the file is sealed
 
     def essentials(self) -> dict[str, Any]:
         """What travels inside the model file."""
@@ -172,6 +190,7 @@ class ArtifactManifest:
             "source_model_sha256": self.source_model.get("sha256"),
             "calibration": self.calibration,
             "options": self.options,
+            CONTENT_KEY: self.content_sha256 or PLACEHOLDER,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -220,15 +239,15 @@ class ArtifactManifest:
             conversion_seconds=float(data.get("conversion_seconds", 0.0)),
             runtime=str(data.get("runtime", "")),
             dataset=str(data.get("dataset", "")),
+            content_sha256=str(data.get(CONTENT_KEY) or ""),
         )
 
 
 def read_artifact_manifest(sidecar: Path) -> ArtifactManifest | None:
     """An artifact's sidecar, or None when there is none or it is damaged."""
-    data, _ = read_json(sidecar)
-    if data is None:
-        return None
-    try:
-        return ArtifactManifest.from_dict(data)
-    except (KeyError, TypeError, ValueError, EdgekitError):
-        return None
+    return _parsed(sidecar, ArtifactManifest.from_dict)[0]
+
+
+def sidecar_damage(sidecar: Path) -> str | None:
+    """Why a sidecar that exists cannot be read, else None (also None when there is no sidecar)."""
+    return _parsed(sidecar, ArtifactManifest.from_dict)[1] if Path(sidecar).exists() else None

@@ -174,7 +174,7 @@ def test_thresholds_from_toml_and_flags(tmp_path: Path) -> None:
     path.write_text("max_accuracy_dorp = 1\n")
     with pytest.raises(UsageError, match="unknown threshold"):
         load_thresholds(path)
-    with pytest.raises(UsageError, match="makes no sense"):
+    with pytest.raises(UsageError, match="out of range"):
         Thresholds(min_agreement=2).validate()
 
 
@@ -478,6 +478,12 @@ def test_gate_exit_codes_with_honest_and_doctored_baselines(
     assert ok.exit_code == 0, ok.output
     bad = runner.invoke(app, [*args, "--baseline", str(tmp_path / "doctored.json"), "--out", str(tmp_path / "b")])
     assert bad.exit_code == 3, bad.output
+    for row in doctored["artifacts"]:
+        row["name"] = "renamed-" + row["name"]  # a baseline of other artifacts: nothing to compare, never a pass
+    (tmp_path / "other.json").write_text(json.dumps(doctored))
+    other = runner.invoke(app, [*args, "--baseline", str(tmp_path / "other.json"), "--out", str(tmp_path / "c")])
+    assert other.exit_code == 2, other.output
+    assert "max_slowdown compared nothing: the baseline shares no artifact with this report" in other.output
     assert "error: 4 threshold breach(es)" in bad.output  # slowdown and regression, for each of two artifacts
     assert "tflite-int8: p50" in bad.output and "below the baseline's" in bad.output
     report = json.loads((tmp_path / "b" / "report.json").read_text())
@@ -499,7 +505,8 @@ def test_bench_usage_errors(dense_run, tmp_path: Path) -> None:  # type: ignore[
     wrong = runner.invoke(app, ["bench", str(dense_run.run_dir), "--baseline", str(not_a_report)])
     assert wrong.exit_code == 2 and "not an edgekit bench report" in wrong.output
     missing = runner.invoke(app, ["bench", str(tmp_path)])
-    assert missing.exit_code == 1 and "no artifacts" in missing.output
+    assert missing.exit_code == 1 and "holds no model.keras and no .tflite/.onnx artifacts" in missing.output
+    assert f"edgekit train --out {tmp_path}" in missing.output  # the hint names a command that helps
 
 
 def test_edgekit_run_end_to_end_on_a_tiny_budget(tmp_path: Path) -> None:
@@ -527,9 +534,34 @@ def test_edgekit_run_end_to_end_on_a_tiny_budget(tmp_path: Path) -> None:
     assert model["trained"] is True and len(model["converted"]) == 7 and model["breaches"] == []
     bench_report = json.loads(Path(model["bench_report"]).read_text())
     assert len(bench_report["artifacts"]) == 7 and bench_report["gate"]["thresholds"] == {"max_accuracy_drop": 2.0}
+    assert bench_report["gate"]["comparisons"] == {"max_accuracy_drop": 7}  # one per artifact: the gate checked them
     assert (tmp_path / "report.md").read_text().startswith("# edgekit run")
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     [model] = json.loads((tmp_path / "report.json").read_text())["models"]
     assert model["trained"] is False and model["converted"] == [] and len(model["reused_artifacts"]) == 7
     assert "reusing the finished training run" in again.output
+    sidecar = Path(model["run_dir"]) / "artifacts" / "onnx-int8.json"
+    sidecar.write_bytes(sidecar.read_bytes()[:100])  # a truncated sidecar: that step is redone, said in one line
+    third = runner.invoke(app, args)
+    assert third.exit_code == 0, third.output
+    assert "onnx-int8.json is damaged (JSONDecodeError): converting onnx-int8.onnx again" in third.output
+    [model] = json.loads((tmp_path / "report.json").read_text())["models"]
+    assert model["trained"] is False and model["converted"] == ["onnx-int8"] and len(model["reused_artifacts"]) == 6
+
+
+@pytest.mark.slow
+def test_edgekit_run_trains_again_when_the_manifest_is_damaged(tmp_path: Path) -> None:
+    args = ["run", "--models", "dense", "--epochs", "1", "--max-train-images", "300", "--min-time", "0.01"]
+    args += ["--batch-sizes", "1", "--out", str(tmp_path), "--no-parity-check"]
+    assert runner.invoke(app, args).exit_code == 0
+    [model] = json.loads((tmp_path / "report.json").read_text())["models"]
+    manifest = Path(model["run_dir"]) / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:200])
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "manifest.json is damaged (JSONDecodeError): the run there is not finished; training it again" in (
+        again.output
+    )
+    [model] = json.loads((tmp_path / "report.json").read_text())["models"]
+    assert model["trained"] is True and len(model["converted"]) == 7 and json.loads(manifest.read_text())

@@ -222,8 +222,9 @@ def test_cli_predict_json_and_table(dense_artifacts, tiny_dataset, tmp_path: Pat
     artifact = str(dense_artifacts["onnx-int8"].artifact)
     result = runner.invoke(app, ["predict", artifact, str(tmp_path / "three.npy"), "--json", "-k", "3"])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]  # notes and the contract line go to stderr
     assert len(rows) == 3 and rows[0]["source"].endswith("three.npy[0]")
+    assert rows[0]["contract"]["sources"]["preprocessing"] == "the training run"
     assert len(rows[0]["raw"]) == 10  # the interpreter's own output, for bit-exact comparisons across machines
     assert len(rows[0]["top_k"]) == 3 and rows[0]["top_k"][0]["probability"] >= rows[0]["top_k"][1]["probability"]
     expected = load(artifact).predict(tiny_dataset.test.images[:3]).labels.tolist()
@@ -272,7 +273,8 @@ def test_cli_bad_input_is_one_line_exit_1(case: str, dense_artifacts, tmp_path: 
         artifact.write_text("definitely not protobuf")
     result = runner.invoke(app, ["predict", str(artifact), str(image)])
     assert result.exit_code == 1, result.output
-    assert result.output.startswith("error: ") and "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in result.output and not result.stdout.strip()
 
 
 def test_cli_top_k_zero_is_usage_error(dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -286,8 +288,8 @@ def test_cli_top_k_zero_is_usage_error(dense_artifacts, tmp_path: Path) -> None:
 def test_mnist_style_inverts_and_keeps_28x28() -> None:
     white = np.full((28, 28), 255, np.uint8)
     white[10:18, 12:15] = 0
-    out = mnist_style(white)
-    assert out[0, 0] == 0 and out[12, 13] == 255
+    digit = mnist_style(white)
+    assert digit.image[0, 0] == 0 and digit.image[12, 13] == 255 and not digit.blank
 
 
 def test_pi_smoke_script_parses_and_cleans_up_with_a_trap() -> None:

@@ -27,7 +27,7 @@ RGB_CONTRACT = Contract(
 
 
 def _with_contract(source: Path, target: Path, contract: Contract) -> Path:
-    target.write_bytes(embed_tflite_metadata(source.read_bytes(), {"mode": "test", "contract": contract.to_dict()}))
+    target.write_bytes(embed_tflite_metadata(source.read_bytes(), {"mode": "none", "contract": contract.to_dict()}))
     return target
 
 
@@ -90,9 +90,11 @@ def test_per_pixel_standardized_contract_matches_contract_model_input(dense_arti
 
 def test_default_contract_is_read_off_the_model(rgb_softmax) -> None:  # type: ignore[no-untyped-def]
     model = load(rgb_softmax[1])  # no metadata, no sidecar
-    assert model.metadata_source == "none" and model.describe()["contract"]["source"] == "default"
+    assert model.metadata_source == "none" and model.describe()["contract"]["source"] == "read off the file"
     assert model.contract.input_shape == (8, 8, 3) and model.class_names == ("0", "1", "2", "3")
-    assert model.contract.output_kind is OutputKind.LOGITS
+    assert model.contract.output_kind is OutputKind.PROBABILITIES  # its last op is a SOFTMAX: never softmaxed again
+    assert model.contract.sources["output_kind"] == "final SOFTMAX op"
+    assert model.contract.sources["preprocessing"].startswith("assumed")
 
 
 def test_float_pixels_are_raw_values_unless_all_within_0_1(dense_artifacts, tiny_dataset) -> None:  # type: ignore[no-untyped-def]

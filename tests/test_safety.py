@@ -179,13 +179,13 @@ def test_onnx_checker_runs_in_the_probe(tmp_path: Path) -> None:
     import onnx
 
     model = onnx.ModelProto.FromString(tiny_model())
-    model.graph.node[-1].attribute[0].i = 5  # Softmax axis 5 of a rank-2 tensor
+    model.graph.output[0].type.tensor_type.shape.dim[1].dim_value = 11  # onnxruntime only warns: 10 come out
     path = tmp_path / "m.onnx"
     path.write_bytes(model.SerializeToString())
     with pytest.raises(ArtifactError) as info:
         load(path)
-    assert info.value.message.startswith(f"{path} is not a valid ONNX model: ")
-    assert "axis" in info.value.message
+    assert info.value.message.startswith(f"{path} is not a valid ONNX model: [ShapeInferenceError]")
+    assert "(10) vs (11)" in info.value.message
     good = tmp_path / "good.onnx"
     good.write_bytes(tiny_model())
     assert load(good).predict(np.zeros((3, 8, 8), np.uint8)).probabilities.shape == (3, 10)
@@ -238,3 +238,17 @@ def test_ops_that_move_values_take_any_dtype_but_keep_it(out_type: int, problem:
     else:
         with pytest.raises(ArtifactError, match=f"operator 0 \\(RESHAPE\\): {problem}"):
             check_structure(Format.TFLITE, content, Path("m.tflite"))
+
+
+def test_onnx_with_external_data_is_probed_every_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its sha256 covers the .onnx file, not the weights beside it: a recorded verdict would not cover them."""
+    import onnx
+
+    monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    calls = _counting_probe(monkeypatch)
+    path = tmp_path / "m.onnx"
+    model = onnx.ModelProto.FromString(tiny_model())
+    onnx.save_model(model, path, save_as_external_data=True, location="m.onnx.data", size_threshold=1024)
+    for _ in range(2):
+        assert load(path).predict(np.zeros((8, 8), np.uint8)).probabilities.shape == (1, 10)
+    assert len(calls) == 2

@@ -83,7 +83,6 @@ def test_failure_mid_training_leaves_no_finished_run(tiny_dataset, tmp_path: Pat
 
     run = tmp_path / "run"
     run.mkdir()
-    (run / "manifest.json").write_text("{}")  # an older finished run in the same folder
     with pytest.raises(KeyboardInterrupt):
         train(
             TrainConfig(model="dense", dataset="mnist", epochs=3, max_train_images=100),
@@ -92,9 +91,8 @@ def test_failure_mid_training_leaves_no_finished_run(tiny_dataset, tmp_path: Pat
             reporter=Boom(),
             overwrite=True,
         )
-    assert not (run / "manifest.json").exists()
-    assert not (run / "model.keras").exists()
-    assert list(run.iterdir()) == []
+    assert list(run.iterdir()) == []  # no model, no manifest, no staging folder (a finished run there stays:
+    # tests/test_damaged_runs.py)
 
 
 @pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("batch_size", 0), ("max_train_images", 3)])

@@ -22,14 +22,16 @@ class BenchConfig:
     plots: bool = True
     out_dir: Path | None = None  # default: the run's bench/ folder
     declared: Any = None  # a contract.DeclaredContract: what the user declared about the model
+    verify: bool = True  # check artifacts' sha256 against their sidecar or seal (--no-verify: skip)
 
     def validate(self) -> None:
         if self.split not in ("test", "validation", "train"):
             raise UsageError(f"--dataset-split must be test, validation or train, not {self.split!r}")
         if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
             raise UsageError(f"batch sizes must be positive, got {list(self.batch_sizes)}")
-        if self.threads is not None and self.threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {self.threads}")
+        from edgekit.runtime.opening import check_threads
+
+        check_threads(self.threads)
 
     @property
     def smallest_batch(self) -> int:

@@ -14,24 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.benchmarks.alone import evaluate_reference_artifact, load_alone, reference_from_row
+from edgekit.benchmarks.artifacts import measure_artifact
 from edgekit.benchmarks.config import BenchConfig
 from edgekit.benchmarks.env import environment, peak_rss_mb
-from edgekit.benchmarks.gate import Breach, GateResult, Thresholds, baseline_summary, evaluate
-from edgekit.benchmarks.measure import (
-    EvaluationSet,
-    Loaded,
-    ReferenceMeasurement,
-    load_for_bench,
-    measure_artifact,
-    measure_reference,
-)
+from edgekit.benchmarks.gate import Breach, GateResult, Thresholds, gate
+from edgekit.benchmarks.measure import EvaluationSet, Loaded, ReferenceMeasurement, load_for_bench, measure_reference
 from edgekit.benchmarks.report import render_markdown, write_step_summary
 from edgekit.benchmarks.results import ArtifactResult, BenchReport, ReferenceResult, ReportConfig
+from edgekit.benchmarks.targets import BenchTarget, bench_target
 from edgekit.convert.inputs import DataSources
-from edgekit.errors import ArtifactError, UsageError
+from edgekit.errors import UsageError
 from edgekit.files import ensure_dir, write_bytes_atomic, write_json_atomic
-from edgekit.formats import Quantization, format_of_path
-from edgekit.layout import RunLayout, all_artifact_file_names
+from edgekit.formats import Quantization
 from edgekit.progress import Reporter, SilentReporter
 
 Baseline = tuple[BenchReport, Path]  # an earlier report and where it was read from
@@ -59,27 +54,8 @@ class BenchResult:
         }
 
 
-def find_artifacts(run_dir: Path, wanted: tuple[str, ...]) -> list[Path]:
-    """The run's artifacts in table order, or the ones named (by name or path)."""
-    layout = RunLayout(run_dir)
-    if not wanted:
-        found = layout.existing_artifacts()
-        if not found:
-            raise ArtifactError(f"no artifacts in {layout.artifacts_dir}", f"run `edgekit convert {run_dir}` first")
-        return found
-    names = {n.rsplit(".", 1)[0]: n for n in all_artifact_file_names()}
-    paths = []
-    for item in wanted:
-        path = Path(item) if format_of_path(item) else layout.artifacts_dir / names.get(item, f"{item}.?")
-        if not path.is_file():
-            available = ", ".join(p.stem for p in layout.existing_artifacts()) or "none"
-            raise ArtifactError(f"artifact {item} not found ({path})", f"available: {available}")
-        paths.append(path)
-    return paths
-
-
 def bench(
-    run_dir: Path,
+    target: Path,
     config: BenchConfig | None = None,
     *,
     thresholds: Thresholds | None = None,
@@ -87,7 +63,8 @@ def bench(
     sources: DataSources | None = None,
     reporter: Reporter | None = None,
 ) -> BenchResult:
-    """Benchmark the Keras reference and every artifact of a run folder; write JSON, Markdown and plots.
+    """Benchmark what ``target`` names (a run folder; a Keras model and ``config.artifacts``; or artifacts
+    alone, see ``benchmarks.targets``) against its reference; write JSON, Markdown and plots.
 
     ``baseline``: an earlier report and its path; ``sources``: where the images come from.
     """
@@ -99,30 +76,54 @@ def bench(
         raise UsageError("--max-slowdown and --max-accuracy-regression need --baseline OLD_report.json")
     reporter = reporter or SilentReporter()
     started = time.perf_counter()
-    run_dir = Path(run_dir)
-    paths = find_artifacts(run_dir, config.artifacts)
-    target = ensure_dir(Path(config.out_dir) if config.out_dir is not None else RunLayout(run_dir).bench_dir)
-    loaded = load_for_bench(run_dir, config, sources or DataSources(), reporter)
-
-    reporter.start("benchmarking", len(paths) + 1)
-    try:
-        reference = measure_reference(loaded, config)
-        reporter.advance(1, "keras")
-        rows, answers = [], {}
-        for path in paths:
-            measured = measure_artifact(path, config, reference.evaluation)
-            rows.append(measured.result)
-            answers[measured.result.name] = measured.predicted
-            reporter.advance(1, measured.result.name)
-    finally:
-        reporter.finish()
-
+    what = bench_target(Path(target), config.artifacts)
+    out = ensure_dir(Path(config.out_dir) if config.out_dir is not None else what.default_out)
+    sources = sources or DataSources()
+    if what.reference is None:
+        loaded = load_alone(what, config, sources, reporter)
+    else:
+        loaded = load_for_bench(what.reference, config, sources, reporter)
+    reference, rows, answers = _measure(what, loaded, config, reporter)
     report = _assemble(loaded, config, reference, with_size_ratios(rows))
     report = _gated(report, thresholds, baseline)
     if config.plots:
-        report = replace(report, plots=_plots(report, reference.evaluation, answers, target))
+        report = replace(report, plots=_plots(report, reference.evaluation, answers, out))
     report = replace(report, peak_rss_mb=peak_rss_mb(), total_seconds=round(time.perf_counter() - started, 2))
-    return write_report(report, target)
+    return write_report(report, out)
+
+
+def _measure(
+    what: BenchTarget, loaded: Loaded, config: BenchConfig, reporter: Reporter
+) -> tuple[ReferenceMeasurement, list[ArtifactResult], dict[str, np.ndarray]]:
+    """The reference and every artifact, measured on the same images in this process."""
+    keras = what.reference is not None
+    reporter.start("benchmarking", len(what.artifacts) + keras)
+    try:
+        if keras:
+            reference = measure_reference(loaded, config)
+            reporter.advance(1, "keras")
+            evaluation = reference.evaluation
+        else:
+            evaluation = evaluate_reference_artifact(loaded)
+        rows: list[ArtifactResult] = []
+        answers: dict[str, np.ndarray] = {}
+        for path in what.artifacts:
+            measured = measure_artifact(path, config, evaluation, getattr(loaded.reference, "sha256", None))
+            row = replace(measured.result, name=_unique(measured.result.name, path, answers))
+            rows.append(row)
+            answers[row.name] = measured.predicted
+            reporter.advance(1, row.name)
+    finally:
+        reporter.finish()
+    if not keras:
+        first = what.artifacts.index(loaded.reference.path)
+        reference = reference_from_row(loaded, evaluation, rows[first])
+    return reference, rows, answers
+
+
+def _unique(name: str, path: Path, taken: Mapping[str, object]) -> str:
+    """A row name not used yet: two foreign files with the same stem are told apart by their file names."""
+    return name if name not in taken else path.name if path.name not in taken else str(path)
 
 
 def with_size_ratios(rows: Sequence[ArtifactResult]) -> tuple[ArtifactResult, ...]:
@@ -139,7 +140,7 @@ def with_size_ratios(rows: Sequence[ArtifactResult]) -> tuple[ArtifactResult, ..
 def _with_int8_speedup(reference: ReferenceResult, rows: Sequence[ArtifactResult], batch: int) -> ReferenceResult:
     """How much faster the edge artifact is than the usual way of calling Keras."""
     int8 = next((r for r in rows if r.name == "tflite-int8"), None)
-    if int8 is None:
+    if int8 is None or not reference.is_keras:
         return reference
     ratio = reference.predict_latency[batch].p50_ms / int8.latency[batch].p50_ms
     return replace(reference, predict_p50_vs_tflite_int8=round(ratio, 1))
@@ -173,12 +174,9 @@ def _assemble(
 def _gated(report: BenchReport, thresholds: Thresholds, baseline: Baseline | None) -> BenchReport:
     """The report with every breach of the thresholds (and of the baseline), marked on its rows too."""
     old, old_path = baseline if baseline else (None, None)
-    breaches = evaluate(report.artifacts, thresholds, old.artifacts if old else ())
-    gate = GateResult(
-        thresholds=thresholds.active(), baseline=baseline_summary(report.environment, old, old_path), breaches=breaches
-    )
-    rows = tuple(replace(r, breaches=gate.for_artifact(r.name)) for r in report.artifacts)
-    return replace(report, artifacts=rows, gate=gate)
+    result = gate(report, thresholds, old, old_path)
+    rows = tuple(replace(r, breaches=result.for_artifact(r.name)) for r in report.artifacts)
+    return replace(report, artifacts=rows, gate=result)
 
 
 def write_report(report: BenchReport, target: Path) -> BenchResult:

@@ -2,71 +2,36 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tomllib
-
 from edgekit.benchmarks.latency import smallest_batch
+
+# re-exported: the gate's limits live in thresholds.py, callers import them from here too
+from edgekit.benchmarks.thresholds import Thresholds, load_thresholds, merge
 from edgekit.errors import GateError, UsageError
 
 if TYPE_CHECKING:  # the report's types hold the gate's; the gate only reads theirs
     from edgekit.benchmarks.env import Environment
     from edgekit.benchmarks.results import ArtifactResult, BenchReport
 
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Limits a benchmark must stay within; None means unchecked."""
-
-    max_accuracy_drop: float | None = None  # points below the Keras reference
-    min_agreement: float | None = None  # top-1 agreement with the Keras reference, fraction
-    max_latency_ms: float | None = None  # p90 at the smallest batch size
-    max_slowdown: float | None = None  # p50 at the smallest batch size / the baseline's, ratio
-    max_accuracy_regression: float | None = None  # points below the baseline's accuracy
-
-    def active(self) -> dict[str, float]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-    @property
-    def needs_baseline(self) -> bool:
-        """Whether a threshold compares with an earlier report."""
-        return self.max_slowdown is not None or self.max_accuracy_regression is not None
-
-    def validate(self) -> None:
-        for key, value in self.active().items():
-            if value < 0 or (key == "min_agreement" and value > 1) or (key == "max_slowdown" and value <= 0):
-                raise UsageError(
-                    f"threshold {key} = {value} makes no sense",
-                    "min_agreement is a fraction in [0, 1]; the others are non-negative",
-                )
-
-
-def load_thresholds(path: Path) -> Thresholds:
-    """Thresholds from a TOML file: keys at the top level or under [gate], dashes or underscores."""
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UsageError(f"threshold file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"threshold file {path} is not valid TOML: {exc}") from exc
-    table = data.get("gate", data)
-    known = {f.name for f in fields(Thresholds)}
-    values = {k.replace("-", "_"): v for k, v in table.items()}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise UsageError(f"unknown threshold(s) in {path}: {', '.join(unknown)}", f"known: {', '.join(sorted(known))}")
-    try:
-        return Thresholds(**{k: float(v) for k, v in values.items()})
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"thresholds in {path} must be numbers: {exc}") from exc
-
-
-def merge(base: Thresholds, **flags: float | None) -> Thresholds:
-    """Flags given on the command line win over the file's values."""
-    return replace(base, **{k: v for k, v in flags.items() if v is not None})
+__all__ = [
+    "BaselineInfo",
+    "Breach",
+    "Evaluation",
+    "GateResult",
+    "Thresholds",
+    "baseline_summary",
+    "compare",
+    "evaluate",
+    "gate",
+    "load_thresholds",
+    "merge",
+    "raise_for_breaches",
+]
 
 
 @dataclass(frozen=True)
@@ -114,11 +79,12 @@ class BaselineInfo:
 
 @dataclass(frozen=True)
 class GateResult:
-    """The thresholds that were set, the baseline compared with, and every breach."""
+    """The thresholds that were set, the baseline compared with, every breach, and how much was compared."""
 
     thresholds: dict[str, float]
     baseline: BaselineInfo | None
     breaches: tuple[Breach, ...]
+    comparisons: dict[str, int] | None = None  # per threshold, the artifacts it was checked on; None: not recorded
 
     @property
     def passed(self) -> bool:
@@ -128,78 +94,155 @@ class GateResult:
         return tuple(b for b in self.breaches if b.artifact == name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "thresholds": dict(self.thresholds),
             "baseline": self.baseline.to_dict() if self.baseline else None,
             "breaches": [b.to_dict() for b in self.breaches],
             "passed": self.passed,
         }
+        if self.comparisons is not None:  # absent in reports written before it was counted
+            data["comparisons"] = dict(self.comparisons)
+        return data
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> GateResult:
-        baseline = data["baseline"]
+        baseline, comparisons = data["baseline"], data.get("comparisons")
         return GateResult(
             thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
             baseline=BaselineInfo.from_dict(baseline) if baseline else None,
             breaches=tuple(Breach.from_dict(b) for b in data["breaches"]),
+            comparisons=None if comparisons is None else {str(k): int(v) for k, v in comparisons.items()},
         )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every breach, and per threshold how many artifacts it was checked on."""
+
+    breaches: tuple[Breach, ...]
+    comparisons: dict[str, int]
+
+
+def gate(
+    report: BenchReport, thresholds: Thresholds, baseline: BenchReport | None = None, baseline_path: Path | None = None
+) -> GateResult:
+    """The gate over a report's rows: every breach, the comparison counts, and where the baseline came from."""
+    checked = compare(report.artifacts, thresholds, baseline.artifacts if baseline else ())
+    summary = baseline_summary(report.environment, baseline, baseline_path)
+    counted = checked.comparisons if thresholds.active() else None  # no threshold: nothing to count, as before
+    return GateResult(thresholds.active(), summary, checked.breaches, counted)
 
 
 def evaluate(
     artifacts: Sequence[ArtifactResult], thresholds: Thresholds, baseline: Sequence[ArtifactResult] = ()
 ) -> tuple[Breach, ...]:
     """Every breach of the artifacts' rows (and against the baseline's rows); an empty tuple passes."""
+    return compare(artifacts, thresholds, baseline).breaches
+
+
+def compare(
+    artifacts: Sequence[ArtifactResult], thresholds: Thresholds, baseline: Sequence[ArtifactResult] = ()
+) -> Evaluation:
+    """Check every row; a threshold that could be checked on no artifact is a UsageError, never a pass."""
     old_rows = {r.name: r for r in baseline}
+    counts = dict.fromkeys(thresholds.active(), 0)
     breaches: list[Breach] = []
     for row in artifacts:
-        breaches += _against_reference(row, thresholds)
+        breaches += _against_reference(row, thresholds, counts)
         old = old_rows.get(row.name)
         if old is not None:
-            breaches += _against_baseline(row, old, thresholds)
-    return tuple(breaches)
+            breaches += _against_baseline(row, old, thresholds, counts)
+    for key, count in counts.items():
+        if count == 0:
+            raise UsageError(f"threshold {key} compared nothing: {_why_nothing(key, artifacts, baseline)}", _HINTS[key])
+    return Evaluation(tuple(breaches), counts)
 
 
-def _against_reference(row: ArtifactResult, thresholds: Thresholds) -> list[Breach]:
+_BASELINE_HINT = "compare with a report.json of `edgekit bench` on the same artifacts (names like tflite-int8)"
+_HINTS = {
+    "max_accuracy_drop": None,
+    "min_agreement": None,
+    "max_latency_ms": None,
+    "max_slowdown": _BASELINE_HINT + ", measured at the same smallest batch size",
+    "max_accuracy_regression": _BASELINE_HINT,
+}
+
+
+def _why_nothing(key: str, artifacts: Sequence[ArtifactResult], baseline: Sequence[ArtifactResult]) -> str:
+    names = [r.name for r in artifacts]
+    if not artifacts:
+        return "the report holds no artifacts"
+    if key not in ("max_slowdown", "max_accuracy_regression"):
+        return "no artifact has a finite value for it"
+    if not baseline:
+        return "the baseline holds no artifacts"
+    shared = sorted(set(names) & {r.name for r in baseline})
+    if not shared:
+        return (
+            f"the baseline shares no artifact with this report (baseline: {', '.join(r.name for r in baseline)}; "
+            f"this report: {', '.join(names)})"
+        )
+    what = "a p50 above 0 at the report's smallest batch size" if key == "max_slowdown" else "a finite accuracy"
+    return f"no artifact the baseline shares with this report ({', '.join(shared)}) has {what} in both"
+
+
+def _finite(*values: float | None) -> bool:
+    return all(v is not None and math.isfinite(v) for v in values)
+
+
+def _against_reference(row: ArtifactResult, thresholds: Thresholds, counts: dict[str, int]) -> list[Breach]:
     found = []
     name, drift, small = row.name, row.drift, smallest_batch(row.latency)
     drop = -drift.accuracy_delta_points
-    if thresholds.max_accuracy_drop is not None and drop > thresholds.max_accuracy_drop:
-        found.append(
-            Breach(
-                name,
-                "max_accuracy_drop",
-                drop,
-                thresholds.max_accuracy_drop,
-                f"{name}: accuracy {drop:.2f} points below Keras (limit {thresholds.max_accuracy_drop})",
+    if thresholds.max_accuracy_drop is not None and _finite(drop):
+        counts["max_accuracy_drop"] += 1
+        if drop > thresholds.max_accuracy_drop:
+            found.append(
+                Breach(
+                    name,
+                    "max_accuracy_drop",
+                    drop,
+                    thresholds.max_accuracy_drop,
+                    f"{name}: accuracy {drop:.2f} points below the reference (limit {thresholds.max_accuracy_drop})",
+                )
             )
-        )
-    if thresholds.min_agreement is not None and drift.agreement < thresholds.min_agreement:
-        found.append(
-            Breach(
-                name,
-                "min_agreement",
-                drift.agreement,
-                thresholds.min_agreement,
-                f"{name}: top-1 agreement {drift.agreement:.4f} < {thresholds.min_agreement}",
+    if thresholds.min_agreement is not None and _finite(drift.agreement):
+        counts["min_agreement"] += 1
+        if drift.agreement < thresholds.min_agreement:
+            found.append(
+                Breach(
+                    name,
+                    "min_agreement",
+                    drift.agreement,
+                    thresholds.min_agreement,
+                    f"{name}: top-1 agreement {drift.agreement:.4f} < {thresholds.min_agreement}",
+                )
             )
-        )
-    if thresholds.max_latency_ms is not None and small and small.p90_ms > thresholds.max_latency_ms:
-        found.append(
-            Breach(
-                name,
-                "max_latency_ms",
-                small.p90_ms,
-                thresholds.max_latency_ms,
-                f"{name}: p90 {small.p90_ms:.4f} ms at batch {small.batch_size} > {thresholds.max_latency_ms} ms",
+    if thresholds.max_latency_ms is not None and small and _finite(small.p90_ms):
+        counts["max_latency_ms"] += 1
+        if small.p90_ms > thresholds.max_latency_ms:
+            found.append(
+                Breach(
+                    name,
+                    "max_latency_ms",
+                    small.p90_ms,
+                    thresholds.max_latency_ms,
+                    f"{name}: p90 {small.p90_ms:.4f} ms at batch {small.batch_size} > {thresholds.max_latency_ms} ms",
+                )
             )
-        )
     return found
 
 
-def _against_baseline(row: ArtifactResult, old: ArtifactResult, thresholds: Thresholds) -> list[Breach]:
+def _against_baseline(
+    row: ArtifactResult, old: ArtifactResult, thresholds: Thresholds, counts: dict[str, int]
+) -> list[Breach]:
+    """Slowdown at the same batch size (the report's smallest), accuracy regression; only where both are finite."""
     found = []
-    name, small, old_small = row.name, smallest_batch(row.latency), smallest_batch(old.latency)
-    if thresholds.max_slowdown is not None and small and old_small and old_small.p50_ms > 0:
+    name, small = row.name, smallest_batch(row.latency)
+    old_small = old.latency.get(small.batch_size) if small else None
+    comparable = bool(small and old_small and _finite(small.p50_ms, old_small.p50_ms) and old_small.p50_ms > 0)
+    if thresholds.max_slowdown is not None and comparable and small and old_small:
+        counts["max_slowdown"] += 1
         ratio = small.p50_ms / old_small.p50_ms
         if ratio > thresholds.max_slowdown:
             found.append(
@@ -208,10 +251,12 @@ def _against_baseline(row: ArtifactResult, old: ArtifactResult, thresholds: Thre
                     "max_slowdown",
                     ratio,
                     thresholds.max_slowdown,
-                    f"{name}: p50 {ratio:.2f}x the baseline's (limit {thresholds.max_slowdown}x)",
+                    f"{name}: p50 {ratio:.2f}x the baseline's at batch {small.batch_size} "
+                    f"(limit {thresholds.max_slowdown}x)",
                 )
             )
-    if thresholds.max_accuracy_regression is not None:
+    if thresholds.max_accuracy_regression is not None and _finite(old.drift.accuracy, row.drift.accuracy):
+        counts["max_accuracy_regression"] += 1
         regression = (old.drift.accuracy - row.drift.accuracy) * 100
         if regression > thresholds.max_accuracy_regression:
             found.append(

@@ -3,7 +3,6 @@ the Keras reference and each artifact on them."""
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -13,14 +12,11 @@ from typing import Any
 import numpy as np
 
 from edgekit.benchmarks.config import BenchConfig
-from edgekit.benchmarks.drift import drift, per_class_accuracy
-from edgekit.benchmarks.env import rss_mb
-from edgekit.benchmarks.latency import LatencyStats, TimingPolicy, summarize, time_calls
+from edgekit.benchmarks.drift import per_class_accuracy
+from edgekit.benchmarks.latency import TimingPolicy, summarize, time_calls
 from edgekit.benchmarks.results import ArtifactResult, DatasetInfo, ReferenceResult
 from edgekit.contract import Contract, DeclaredContract
 from edgekit.convert.inputs import DataSources
-from edgekit.formats import Quantization
-from edgekit.layout import artifact_name
 from edgekit.progress import Reporter
 
 KERAS_POLICY = TimingPolicy(warmup_runs=3, min_runs=20, min_seconds=0.3, max_seconds=3.0)
@@ -47,6 +43,7 @@ class EvaluationSet:
     labels: np.ndarray
     contract: Contract
     reference_outputs: np.ndarray
+    reference_label: str = "Keras"  # or the artifact drift is measured against
 
     @property
     def reference_predicted(self) -> np.ndarray:
@@ -139,83 +136,3 @@ def measure_reference(loaded: Loaded, config: BenchConfig) -> ReferenceMeasureme
         call_latency=call,
     )
     return ReferenceMeasurement(result, evaluation)
-
-
-def measure_artifact(path: Path, config: BenchConfig, evaluation: EvaluationSet) -> ArtifactMeasurement:
-    """Load an artifact, evaluate it on the whole split, time it at each batch size, measure its drift."""
-    from edgekit.runtime import load
-
-    threads = config.threads
-    before = rss_mb()
-    started = time.perf_counter()
-    model = load(path, num_threads=threads)
-    load_ms = (time.perf_counter() - started) * 1e3
-    after = rss_mb()
-    started = time.perf_counter()
-    prediction = model.predict(evaluation.images)  # the whole split, raw in, as a user would call it
-    eval_seconds = time.perf_counter() - started
-    latency = _artifact_latency(model, config, evaluation)
-    smallest = config.smallest_batch
-    raw_best = _raw_invoke_best_ms(
-        path, model.backend, threads, model.prepare_input(evaluation.batch(smallest)), config.policy
-    )
-    mode = Quantization(model.metadata.get("mode", "none"))
-    result = ArtifactResult(
-        name=artifact_name(model.format, mode) if model.metadata.get("mode") else path.stem,
-        format=model.format,
-        mode=mode,
-        file=str(path),
-        size_bytes=path.stat().st_size,
-        backend=model.backend,
-        backend_version=model.backend_version,
-        threads=threads,
-        load_ms=round(load_ms, 3),
-        eval_seconds=round(eval_seconds, 4),
-        latency=latency,
-        drift=drift(
-            evaluation.reference_outputs,
-            prediction.outputs,
-            evaluation.labels,
-            classes=len(model.class_names),
-            output_kind=evaluation.contract.output_kind,
-        ),
-        rss_after_load_mb=after,
-        rss_delta_load_mb=round(after - before, 1) if after is not None and before is not None else None,
-        raw_invoke_best_ms=raw_best,
-        p50_vs_raw_invoke_best=round(latency[smallest].p50_ms / raw_best, 3) if raw_best else None,
-    )
-    return ArtifactMeasurement(result, prediction.labels)
-
-
-def _artifact_latency(model: Any, config: BenchConfig, evaluation: EvaluationSet) -> dict[int, LatencyStats]:
-    latency, policy = {}, config.policy
-    for b in config.batch_sizes:
-        batch = evaluation.batch(b)
-        model_input = model.prepare_input(batch)
-        # the artifact's own cost: one interpreter call on ready input, nothing of edgekit's around it
-        stats = summarize(time_calls(model.bound_call(model_input), policy), b)
-        # what a caller of Model.predict sees, preprocessing included
-        end_to_end = summarize(time_calls(partial(model.predict, batch), policy), b)
-        latency[b] = stats.with_end_to_end(end_to_end)
-    return latency
-
-
-def _raw_invoke_best_ms(
-    path: Path, backend: str, threads: int | None, model_input: np.ndarray, policy: TimingPolicy
-) -> float | None:
-    """Best-case bare invoke() of a fresh interpreter of the same backend: the floor for batch-1 latency."""
-    from edgekit.runtime.model import TFLITE_BACKENDS
-
-    # tensorflow.lite is left out: its module path differs, and a device never runs it
-    module = {name: module for name, module, _ in TFLITE_BACKENDS if name != "tensorflow"}.get(backend)
-    if module is None:
-        return None
-    from edgekit.native_output import quiet_native_output
-
-    with quiet_native_output():
-        interpreter = importlib.import_module(module).Interpreter(model_path=str(path), num_threads=threads)
-    detail = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(detail["index"], list(model_input.shape), strict=False)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(detail["index"], model_input)
-    return min(time_calls(interpreter.invoke, policy)) / 1e6

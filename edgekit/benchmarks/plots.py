@@ -26,10 +26,14 @@ def latency_plot(report: BenchReport, target: Path) -> None:
     from matplotlib.ticker import FuncFormatter
 
     batch, ref = report.config.smallest_batch, report.reference
-    rows = [
-        ("keras model.predict", ref.predict_latency[batch], COLOURS["keras"]),
-        ("keras direct call", ref.call_latency[batch], COLOURS["keras"]),
-    ]
+    rows = (
+        [
+            ("keras model.predict", ref.predict_latency[batch], COLOURS["keras"]),
+            ("keras direct call", ref.call_latency[batch], COLOURS["keras"]),
+        ]
+        if ref.is_keras
+        else []
+    )  # without a Keras model the reference is one of the artifacts, drawn once, as an artifact
     rows += [(r.name, r.latency[batch], COLOURS[r.format]) for r in report.artifacts]
     p50 = np.array([s.p50_ms for _, s, _ in rows])
     p90 = np.array([s.p90_ms for _, s, _ in rows])
@@ -45,7 +49,7 @@ def latency_plot(report: BenchReport, target: Path) -> None:
     ax.set_xlabel(f"time per call at batch {batch} (log scale): bar = median (p50), whisker = p90")
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
-    present: list[Format | str] = ["keras", *dict.fromkeys(r.format for r in report.artifacts)]
+    present: list[Format | str] = ["keras"] * ref.is_keras + list(dict.fromkeys(r.format for r in report.artifacts))
     ax.legend(
         handles=[Patch(color=COLOURS[k], label="Keras" if k == "keras" else FORMAT_LABELS[Format(k)]) for k in present],
         loc="lower right",
@@ -88,7 +92,8 @@ def accuracy_size_plot(report: BenchReport, target: Path) -> None:
     pad = max(0.5 - (high - low) / 2, 0) + max(2 * one_image, 0.05)
     ax.set_ylim(low - pad, high + pad)
     ax.set_xlim(0, sizes.max() * 1.3)
-    ax.axhline(keras, color=COLOURS["keras"], linestyle="--", label=f"Keras reference ({keras:.2f}%)", zorder=1)
+    name = "Keras reference" if report.reference.is_keras else f"reference {report.reference.name}"
+    ax.axhline(keras, color=COLOURS["keras"], linestyle="--", label=f"{name} ({keras:.2f}%)", zorder=1)
     for fmt in dict.fromkeys(r.format for r in rows):
         mine = [i for i, r in enumerate(rows) if r.format is fmt]
         # hollow, larger ONNX squares: a TFLite circle on the same spot stays visible inside
@@ -146,11 +151,11 @@ def confusion_diff_plot(row: ArtifactResult, evaluation: EvaluationSet, target: 
     ax.set_xlabel(f"class {row.name} answered", fontsize=11)
     ax.set_ylabel("true class", fontsize=11)
     bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, ticks=MaxNLocator(integer=True))
-    bar.set_label(f"images: {row.name} count minus Keras count")
+    bar.set_label(f"images: {row.name} count minus {evaluation.reference_label} count")
     moved = row.drift.disagreements
     ax.set_title(
-        f"{row.name} vs Keras: {moved} of {len(evaluation.labels):,} answers changed\n"
-        "red: more images in the cell than Keras, blue: fewer; outlined: right answers",
+        f"{row.name} vs {evaluation.reference_label}: {moved} of {len(evaluation.labels):,} answers changed\n"
+        f"red: more images in the cell than {evaluation.reference_label}, blue: fewer; outlined: right answers",
         fontsize=11,
     )
     save_figure(fig, target)
@@ -214,7 +219,8 @@ def disagreements_plot(
         ax.imshow(evaluation.images[i], cmap="gray")
         ax.set_title(title, fontsize=8, loc="left")
     fig.suptitle(
-        f"Images where an artifact answers differently from Keras: {len(shown)} of {len(indices)}, "
+        f"Images where an artifact answers differently from {evaluation.reference_label}: "
+        f"{len(shown)} of {len(indices)}, "
         "those most artifacts disagree on first",
         fontsize=10,
     )
@@ -234,7 +240,7 @@ def _disagreement_title(index: int, evaluation: EvaluationSet, answers: Mapping[
     def verdict(answer: int) -> str:
         return f"{names[answer]} ({'right' if answer == true else 'wrong'})"
 
-    lines = [f"#{index}, true {names[true]}", f"Keras: {verdict(keras)}"]
+    lines = [f"#{index}, true {names[true]}", f"{evaluation.reference_label}: {verdict(keras)}"]
     for answer, artifacts in sorted(by_answer.items()):
         lines += textwrap.wrap(
             f"→ {verdict(answer)}: {', '.join(artifacts)}", width=32, subsequent_indent="    ", break_on_hyphens=False

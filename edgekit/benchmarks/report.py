@@ -9,8 +9,10 @@ from pathlib import Path
 from edgekit.benchmarks.latency import LatencyStats
 from edgekit.benchmarks.results import SCHEMA_VERSION, ArtifactResult, BenchReport
 from edgekit.errors import ModelError, UsageError
+from edgekit.files import write_error
 
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
+MAX_REPORT_BYTES = 64 << 20  # a report.json is tens of KiB; this bounds what a baseline read may cost
 
 
 def _ms(value: float) -> str:
@@ -37,10 +39,21 @@ def _summary(report: BenchReport) -> list[str]:
     batches, small = report.config.batch_sizes, report.config.smallest_batch
     ref, data = report.reference, report.dataset
     speedup = ref.predict_p50_vs_tflite_int8
-    return [
+    title = [
         f"# edgekit bench: {report.model} on {data.name} ({data.split} split, {data.images} images, "
         f"source {data.source})",
         "",
+    ]
+    if data.evaluation_note:
+        title += [f"⚠️ {data.evaluation_note}.", ""]
+    stale = [r.name for r in report.artifacts if r.stale]
+    if stale:
+        title += [f"⚠️ Stale: {', '.join(stale)} were converted from another model than this reference.", ""]
+    if not ref.is_keras:
+        alone = f"No Keras model was benched: drift is measured against `{ref.name}` ({ref.file}), accuracy "
+        return [*title, alone + f"{ref.accuracy:.2%}.", "", _LATENCY_NOTE, ""]
+    return [
+        *title,
         f"Keras reference on {ref.device}: accuracy {ref.accuracy:.2%}; `model.predict` p50 "
         + ", ".join(f"{_ms(ref.predict_latency[b].p50_ms)} (batch {b})" for b in batches)
         + "; direct call p50 "
@@ -48,10 +61,15 @@ def _summary(report: BenchReport) -> list[str]:
         + "."
         + (f" `model.predict` takes {speedup:,}x as long as tflite-int8 at batch {small}." if speedup else ""),
         "",
-        "Latency is one interpreter call on ready input (set_tensor + invoke + get_tensor, or session.run); "
-        "`Model.predict` from uint8 images adds preprocessing (its p50 is in report.json as end_to_end_p50_ms).",
+        _LATENCY_NOTE,
         "",
     ]
+
+
+_LATENCY_NOTE = (
+    "Latency is one interpreter call on ready input (set_tensor + invoke + get_tensor, or session.run); "
+    "`Model.predict` from uint8 images adds preprocessing (its p50 is in report.json as end_to_end_p50_ms)."
+)
 
 
 def _artifact_table(report: BenchReport) -> list[str]:
@@ -76,7 +94,7 @@ def _artifact_table(report: BenchReport) -> list[str]:
     for row in report.artifacts:
         d, s = row.drift, row.latency.get(small)
         cells = [
-            f"`{row.name}`",
+            f"`{row.name}`" + (" ⚠️ stale" if row.stale else ""),
             row.format.value,
             row.mode.value,
             f"{row.size_bytes / 1024:,.0f} KiB",
@@ -104,7 +122,8 @@ def _gate_cell(row: ArtifactResult) -> str:
 def _drift_section(report: BenchReport) -> list[str]:
     lines = [
         "",
-        "## Drift against the Keras reference",
+        "## Drift against the "
+        + ("Keras reference" if report.reference.is_keras else f"reference {report.reference.name}"),
         "",
         "| artifact | disagreements | max abs Δp | mean abs Δp | mean KL (nats) | p50 / best raw invoke |",
         "|---|---|---|---|---|---|",
@@ -122,14 +141,15 @@ def _drift_section(report: BenchReport) -> list[str]:
 
 def _per_class_section(report: BenchReport) -> list[str]:
     names = report.class_names
-    keras = ["-" if a is None else f"{a:.1%}" for a in report.reference.per_class_accuracy]
+    ref = report.reference
+    keras = ["-" if a is None else f"{a:.1%}" for a in ref.per_class_accuracy]
     lines = [
         "",
-        "## Per-class accuracy delta (points vs Keras)",
+        f"## Per-class accuracy delta (points vs {ref.label})",
         "",
         _row(["artifact", *names]),
         "|---|" + "---|" * len(names),
-        _row(["keras (accuracy)", *keras]),
+        _row([f"{ref.label} (accuracy)", *keras]),
     ]
     for row in report.artifacts:
         deltas = ["-" if v is None else f"{v:+.1f}" for v in row.drift.per_class_delta_points]
@@ -142,13 +162,23 @@ def _gate_section(report: BenchReport) -> list[str]:
     lines = ["", "## Gate", ""]
     if not gate.thresholds:
         return [*lines, "No thresholds set."]
-    lines.append("Thresholds: " + ", ".join(f"`{k}` = {v}" for k, v in gate.thresholds.items()) + ".")
+    counted = gate.comparisons or {}
+    lines.append(
+        "Thresholds: "
+        + ", ".join(
+            f"`{k}` = {v}" + (f" ({counted[k]} comparison{'s' if counted[k] != 1 else ''})" if k in counted else "")
+            for k, v in gate.thresholds.items()
+        )
+        + "."
+    )
     if gate.baseline:
         lines.append(
             f"Baseline: {gate.baseline.path} ({gate.baseline.created_at}). " + (gate.baseline.note or "Same machine.")
         )
     lines.append("")
-    return lines + ([f"- ❌ {b.message}" for b in gate.breaches] or ["✅ all thresholds met."])
+    drifted = sorted({b.artifact for b in gate.breaches if "accuracy" in b.check or "agreement" in b.check})
+    explain = [f"- which layer drifts: `edgekit explain {report.run_dir} {' '.join(drifted)}`"] if drifted else []
+    return lines + ([f"- ❌ {b.message}" for b in gate.breaches] or ["✅ all thresholds met."]) + explain
 
 
 def _environment_section(report: BenchReport) -> list[str]:
@@ -173,25 +203,36 @@ def write_step_summary(markdown: str) -> bool:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return False
-    with open(target, "a", encoding="utf-8") as fh:
-        fh.write(markdown + "\n")
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    except OSError as exc:
+        raise write_error(Path(target), exc) from None
     return True
 
 
 def load_report(path: Path) -> BenchReport:
-    """A report.json (e.g. a baseline), checked for the schema versions edgekit reads."""
+    """A report.json (e.g. a baseline), checked for the schema versions edgekit reads; one UsageError if not."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"baseline {path} does not exist")
+    if not path.is_file():
+        raise UsageError(f"baseline {path} is not a regular file", "pass the report.json of an earlier `edgekit bench`")
+    if path.stat().st_size > MAX_REPORT_BYTES:
+        raise UsageError(f"baseline {path} is {path.stat().st_size:,} bytes, too big for a bench report")
     try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UsageError(f"baseline {path} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"baseline {path} is not JSON: {exc}") from exc
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise UsageError(f"baseline {path} is not JSON: {type(exc).__name__} {str(exc)[:200]}") from None
+    not_one = f"{path} is not an edgekit bench report (schema version {SCHEMA_VERSION})"
     if not isinstance(data, dict) or data.get("schema") != "edgekit.bench":
-        raise UsageError(f"{path} is not an edgekit bench report (schema version {SCHEMA_VERSION})")
+        raise UsageError(not_one + (f": it holds a JSON {type(data).__name__}" if not isinstance(data, dict) else ""))
     try:
-        return BenchReport.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, ModelError) as exc:
-        raise UsageError(
-            f"{path} is not an edgekit bench report (schema version {SCHEMA_VERSION}) this edgekit "
-            f"reads: {type(exc).__name__} {exc}"
-        ) from None
+        report = BenchReport.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ModelError) as exc:
+        raise UsageError(f"{not_one} this edgekit reads: {type(exc).__name__} {str(exc)[:200]}") from None
+    if not report.artifacts:
+        raise UsageError(f"baseline {path} holds no artifacts: there is nothing to compare with")
+    return report

@@ -17,11 +17,13 @@ from edgekit.cli.options import (
     ContractOption,
     DataDirOption,
     DataOption,
+    LayoutOption,
     MaxAccuracyDrop,
     MaxLatency,
     MeanOption,
     MinAgreement,
     MinTime,
+    NoVerify,
     OfflineOption,
     OffsetOption,
     OutputsOption,
@@ -38,7 +40,21 @@ from edgekit.models import MODELS
 @app.command()
 @handles_errors
 def bench(
-    run_dir: Annotated[Path, typer.Argument(help="Run folder with model.keras and artifacts/.")],
+    target: Annotated[
+        Path,
+        typer.Argument(
+            help="A run folder (model.keras and artifacts/), a Keras model (.keras, .h5, SavedModel folder) "
+            "followed by its artifacts, or artifacts alone (.tflite/.onnx files or a folder of them: drift is then "
+            "measured against the first float32 one).",
+            metavar="RUN_DIR | MODEL | ARTIFACT",
+        ),
+    ],
+    more: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="More artifacts (.tflite, .onnx), or for a run folder artifact names.", metavar="ARTIFACT..."
+        ),
+    ] = None,
     artifacts: Annotated[
         str | None,
         typer.Option(help="Comma-separated artifact names (tflite-int8) or paths. Default: every artifact of the run."),
@@ -47,7 +63,9 @@ def bench(
     threads: Threads = 1,
     batch_sizes: BatchSizes = "1,32",
     min_time: MinTime = 0.5,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder. Default: RUN_DIR/bench.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Report folder. Default: bench/ in the run folder, or beside.")
+    ] = None,
     thresholds_file: ThresholdsFile = None,
     max_accuracy_drop: MaxAccuracyDrop = None,
     min_agreement: MinAgreement = None,
@@ -66,10 +84,17 @@ def bench(
     outputs: OutputsOption = None,
     class_names: ClassNamesOption = None,
     contract: ContractOption = None,
+    layout: LayoutOption = None,
+    no_verify: NoVerify = False,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
 ) -> None:
-    """Measure latency, size, accuracy and drift of every artifact against the Keras reference; gate on thresholds."""
+    """Measure latency, size, accuracy and drift of every artifact against the Keras reference; gate on thresholds.
+
+    Three forms: `edgekit bench RUN_DIR`; `edgekit bench model.keras a.tflite b.onnx --data DIR`; or artifacts
+    alone, `edgekit bench a.tflite b.onnx --data DIR` (accuracy, latency, size; drift against the first float32
+    artifact, and the report says no Keras model was used).
+    """
     from edgekit.benchmarks import BenchConfig
     from edgekit.benchmarks import bench as run_bench
     from edgekit.benchmarks.gate import raise_for_breaches
@@ -86,21 +111,24 @@ def bench(
     )
     from edgekit.convert import DataSources
 
-    declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names)
+    declared = opts.declared(
+        contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names, layout=layout
+    )
     config = BenchConfig(
         split=dataset_split,
         threads=threads,
         batch_sizes=opts.batch_sizes(batch_sizes),
-        artifacts=tuple(opts.csv(artifacts, "--artifacts")) if artifacts else (),
+        artifacts=tuple(str(m) for m in more or ()) + (tuple(opts.csv(artifacts, "--artifacts")) if artifacts else ()),
         policy=TimingPolicy(min_seconds=min_time),
         plots=plots,
         out_dir=out_dir,
         declared=declared,
+        verify=not no_verify,
     )
     config.validate()
     baseline_pair = (load_report(baseline), baseline) if baseline else None
     result = run_bench(
-        run_dir,
+        target,
         config,
         thresholds=limits,
         baseline=baseline_pair,
@@ -127,7 +155,8 @@ def run(
         int | None, typer.Option(help="Maximum epochs for every model (default: each model's own).")
     ] = None,
     max_train_images: Annotated[
-        int | None, typer.Option(help="Use only the first N training images (quick runs).")
+        int | None,
+        typer.Option(help="Train on a stratified subset of N images (every class in proportion; quick runs)."),
     ] = None,
     calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
     threads: Threads = 1,

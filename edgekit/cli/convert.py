@@ -71,6 +71,23 @@ def convert(
             "Activations are quantized per row (per image), never per batch."
         ),
     ] = "matmul",
+    max_accuracy_drop: Annotated[
+        float | None,
+        typer.Option(
+            help="int8: the most accuracy (points) an artifact may lose against Keras on the parity images "
+            "(default 0.5).",
+            metavar="POINTS",
+        ),
+    ] = None,
+    allow_float_fallback: Annotated[
+        bool,
+        typer.Option(
+            "--allow-float-fallback",
+            help="int8 outside its band: keep the layers that add the most error in float, one at a time, until "
+            "the band holds (at most 4); the artifact is FORMAT-int8-mixed and its sidecar names the float layers. "
+            "Without it int8 stays full integer and a miss is an error.",
+        ),
+    ] = False,
     data: DataOption = None,
     calibration_data: Annotated[
         str | None, typer.Option(help="Calibrate int8 on these images instead (same forms as --data).")
@@ -98,6 +115,8 @@ def convert(
         overwrite=overwrite,
         onnx_dynamic_ops=onnx_dynamic_ops,
         out_dir=out_dir,
+        max_accuracy_drop=max_accuracy_drop,
+        allow_float_fallback=allow_float_fallback,
     )
     sources = DataSources(data=data, calibration_data=calibration_data, data_dir=data_dir, offline=offline or None)
     results = convert_all(

@@ -56,11 +56,20 @@ ClassNamesOption = Annotated[
         "--class-names", help="A file with one class name a line, or a comma list.", rich_help_panel="Model contract"
     ),
 ]
+LayoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        help="Where an image model wants its channel axis: nhwc (Keras, TFLite) or nchw (PyTorch exports). "
+        "Read off the input tensor when it is unambiguous.",
+        rich_help_panel="Model contract",
+    ),
+]
 ContractOption = Annotated[
     Path | None,
     typer.Option(
         "--contract",
-        help="A TOML file with any of the keys scale, offset, mean, std, outputs, class_names (flags win).",
+        help="A TOML file with any of the keys scale, offset, mean, std, outputs, class_names, layout (flags win).",
         rich_help_panel="Model contract",
     ),
 ]
@@ -117,4 +126,12 @@ MinAgreement = Annotated[float | None, typer.Option(help=GATE_HELP + "top-1 agre
 MaxLatency = Annotated[float | None, typer.Option("--max-latency-ms", help=GATE_HELP + "p90 at the smallest batch.")]
 MinTime = Annotated[float, typer.Option(help="Seconds of timed runs per artifact and batch size (at least 100 runs).")]
 Threads = Annotated[int, typer.Option(help="Interpreter threads (and TensorFlow's, when it is not yet running).")]
+NoVerify = Annotated[
+    bool,
+    typer.Option(
+        "--no-verify",
+        help="Run artifacts whose sha256 does not match their sidecar or the seal in their metadata, or whose "
+        "metadata is invalid (it is then ignored). Only for files you trust.",
+    ),
+]
 BatchSizes = Annotated[str, typer.Option(help="Comma-separated batch sizes to time.")]

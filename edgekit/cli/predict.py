@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,13 +12,15 @@ from edgekit.cli.app import app, handles_errors
 from edgekit.cli.options import (
     ClassNamesOption,
     ContractOption,
+    LayoutOption,
     MeanOption,
+    NoVerify,
     OffsetOption,
     OutputsOption,
     ScaleOption,
     StdOption,
 )
-from edgekit.console import print_predictions
+from edgekit.console import print_contract, print_json_rows, print_prediction_rows
 
 
 @app.command()
@@ -40,7 +41,7 @@ def predict(
         str | None,
         typer.Option(help="Force an interpreter: ai_edge_litert, tflite_runtime, tensorflow (TFLite) or onnxruntime."),
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="Interpreter threads (default: the backend's).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Interpreter threads, 1 to 256 (default: the backend's).")] = None,
     scale: ScaleOption = None,
     offset: OffsetOption = None,
     mean: MeanOption = None,
@@ -48,18 +49,25 @@ def predict(
     outputs: OutputsOption = None,
     class_names: ClassNamesOption = None,
     contract: ContractOption = None,
+    layout: LayoutOption = None,
+    no_verify: NoVerify = False,
 ) -> None:
-    """Predict images with an artifact, using only numpy and an interpreter (never TensorFlow)."""
-    import json
+    """Predict images with an artifact, using only numpy and an interpreter (never TensorFlow).
 
+    A file that cannot be read is reported on its own line and the others are still predicted; the exit
+    code is then 1.
+    """
     from edgekit.runtime import load
+    from edgekit.runtime.decoding import Decoder
     from edgekit.runtime.predict_files import predict_files
 
-    declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names)
-    model = load(artifact, backend=backend, num_threads=threads, declared=declared)
-    rows = list(predict_files(model, images, top_k))
-    if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps(row.to_dict()) + "\n")
-        return
-    print_predictions(rows, f"{artifact.name} ({model.backend} {model.backend_version or ''})", top_k > 1)
+    declared = opts.declared(
+        contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names, layout=layout
+    )
+    with Decoder.for_paths(images) as decoder:  # workers for a big folder are forked before the model loads
+        model = load(artifact, backend=backend, num_threads=threads, declared=declared, verify=not no_verify)
+        print_contract(model)
+        rows = predict_files(model, images, top_k, decoder)
+        printed = print_json_rows(rows, model) if as_json else print_prediction_rows(rows, model, top_k > 1)
+    if printed.failed:
+        raise typer.Exit(1)

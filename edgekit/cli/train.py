@@ -37,7 +37,8 @@ def train(
         ),
     ] = True,
     max_train_images: Annotated[
-        int | None, typer.Option(help="Use only the first N training images (quick runs).")
+        int | None,
+        typer.Option(help="Train on a stratified subset of N images (every class in proportion; quick runs)."),
     ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Run folder. Default: edgekit-runs/MODEL-DATASET.")

@@ -3,13 +3,13 @@
 from edgekit.convert.artifacts import (
     ConversionResult,
     ConvertOptions,
-    artifact_is_current,
     convert,
     convert_all,
     default_artifacts_dir,
     raise_for_parity,
 )
 from edgekit.convert.inputs import DataSources
+from edgekit.convert.reuse import artifact_is_current
 from edgekit.formats import Format, Quantization
 
 __all__ = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +12,22 @@ import numpy as np
 from edgekit import __version__
 from edgekit.contract import DeclaredContract
 from edgekit.convert.inputs import SELECTION_SEED, DataSources, Prepared, load_inputs, pick
-from edgekit.convert.parity import PARITY_BANDS, band_failures, parity_figures
+from edgekit.convert.parity import band_failures, band_for, parity_figures
 
 # re-exported: callers import them from here and from edgekit.convert
 from edgekit.convert.results import (
     ConversionResult,
     ConvertOptions,
+    FallbackTry,
 )
+from edgekit.convert.reuse import unfinished_reason
 from edgekit.errors import OutputError, ParityError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.formats import FORMATS, Format, Quantization, check_supported
 from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, sidecar_path
-from edgekit.manifests import ArtifactManifest, read_artifact_manifest
+from edgekit.manifests import ArtifactManifest
 from edgekit.progress import Reporter, SilentReporter
+from edgekit.runtime.integrity import seal
 from edgekit.versions import library_versions
 
 
@@ -55,7 +58,13 @@ def convert_all(
     for fmt, mode in pairs:
         check_supported(fmt, mode)
     target = Path(options.out_dir) if options.out_dir is not None else default_artifacts_dir(source)
-    clash = [artifact_file_name(f, m) for f, m in pairs if (target / artifact_file_name(f, m)).exists()]
+    mixed = [(f, Quantization.INT8_MIXED) for f, m in pairs if m is Quantization.INT8 and options.allow_float_fallback]
+    clash = [artifact_file_name(f, m) for f, m in pairs + mixed if (target / artifact_file_name(f, m)).exists()]
+    for name in list(clash):
+        why = unfinished_reason(target / name)
+        if why is not None:  # not a finished artifact: redoing it replaces nothing the user kept
+            reporter.notice(f"{why}: converting {name} again")
+            clash.remove(name)
     if clash and not options.overwrite:
         raise OutputError(f"{', '.join(clash)} already exist(s) in {target}", "pass --overwrite to replace")
     from edgekit.convert.reference import load_reference
@@ -132,26 +141,43 @@ class _Job:
 
 
 def _convert_one(job: _Job, fmt: Format, mode: Quantization) -> ConversionResult:
-    spec, reference, prepared, plan = FORMATS[fmt], job.reference, job.prepared, job.plan
-    artifact = job.target / artifact_file_name(fmt, mode)
     started = time.perf_counter()
-    content = spec.load_converter()(
-        reference, mode, plan.calibration_inputs if mode.needs_calibration else None, job.options
-    )
-    seconds = round(time.perf_counter() - started, 3)
+    calibration = job.plan.calibration_inputs if mode.needs_calibration else None
+    content = FORMATS[fmt].load_converter()(job.reference, mode, calibration, job.options)
+    if mode is Quantization.INT8 and job.options.allow_float_fallback:
+        from edgekit.convert.fallback import int8_or_mixed
+
+        return int8_or_mixed(job, fmt, content, started)
+    return keep(job, fmt, mode, content, round(time.perf_counter() - started, 3))
+
+
+def keep(
+    job: _Job, fmt: Format, mode: Quantization, content: bytes, seconds: float, tries: tuple[FallbackTry, ...] = ()
+) -> ConversionResult:
+    """Embed the metadata, write the artifact and its sidecar (atomically) with its parity figures.
+
+    ``tries``: for int8-mixed, every candidate --allow-float-fallback tried; the last one is this artifact.
+    """
+    artifact = job.target / artifact_file_name(fmt, mode)
     draft = _manifest(job, fmt, mode, artifact)
-    content = spec.load_embedder()(content, draft.essentials())
+    float_layers = tries[-1].float_layers if tries else ()
+    if tries:
+        story = {"float_layers": list(float_layers), "float_fallback": [t.to_dict() for t in tries]}
+        draft = replace(draft, options={**draft.options, **story})
+    content, content_sha256 = seal(FORMATS[fmt].load_embedder()(content, draft.essentials()))
+    draft = replace(draft, content_sha256=content_sha256)  # the sidecar records the seal the file carries
     with atomic_path(artifact) as tmp:
         tmp.write_bytes(content)
         from edgekit.runtime import load
 
         loaded = load(tmp)  # the artifact must load in its own runtime before it is kept
-        parity, failures = _parity(reference, loaded, plan, mode, prepared)
+        parity, failures = measure_parity(job, loaded, mode)
         manifest = _finish(draft, tmp, loaded, parity, seconds, content)
         write_json_atomic(sidecar_path(artifact), manifest.to_dict())
     return ConversionResult(
-        fmt, mode, artifact, sidecar_path(artifact), len(content), seconds, parity, tuple(failures), prepared.contract
-    )
+        fmt, mode, artifact, sidecar_path(artifact), len(content), seconds, parity, tuple(failures),
+        job.prepared.contract, float_layers, tries,
+    )  # fmt: skip
 
 
 def _manifest(job: _Job, fmt: Format, mode: Quantization, artifact: Path) -> ArtifactManifest:
@@ -177,16 +203,15 @@ def _manifest(job: _Job, fmt: Format, mode: Quantization, artifact: Path) -> Art
     )
 
 
-def _parity(
-    reference: Any, loaded: Any, plan: _Plan, mode: Quantization, prepared: Prepared
-) -> tuple[dict[str, Any] | None, list[str]]:
+def measure_parity(job: _Job, loaded: Any, mode: Quantization) -> tuple[dict[str, Any] | None, list[str]]:
+    """The parity figures of a loaded artifact against the reference, and how they fall outside the band."""
+    plan, prepared, band = job.plan, job.prepared, band_for(mode, job.options.max_accuracy_drop)
     if plan.parity_inputs is None or plan.parity_labels is None or plan.reference_outputs is None:
         return None, []
     artifact_outputs = loaded.run_model_inputs(plan.parity_inputs).outputs
     contract = prepared.contract
     figures = parity_figures(plan.reference_outputs, artifact_outputs, plan.parity_labels, contract.output_kind)
-    failures = band_failures(figures, mode)
-    band = PARITY_BANDS[mode]
+    failures = band_failures(figures, mode, band)
     figures.update(
         {
             "dataset": prepared.dataset.name,
@@ -209,8 +234,6 @@ def _parity(
 def _finish(
     draft: ArtifactManifest, tmp: Path, loaded: Any, parity: dict[str, Any] | None, seconds: float, content: bytes
 ) -> ArtifactManifest:
-    from dataclasses import replace
-
     inp, out = loaded.input_quant, loaded.output_quant
     return replace(
         draft,
@@ -240,25 +263,6 @@ def _onnx_facts(content: bytes) -> dict[str, Any]:
         "opset": int(next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))),
         "quantization": quantization_story(proto),
     }
-
-
-def artifact_is_current(
-    artifact: Path, source_sha256: str, options: ConvertOptions, mode: Quantization, fmt: Format
-) -> bool:
-    """Whether a finished artifact still matches its source model and options (conversion owns this check)."""
-    manifest = read_artifact_manifest(sidecar_path(artifact))
-    if manifest is None or not artifact.is_file():
-        return False
-    same_calibration = (
-        not mode.needs_calibration or (manifest.calibration or {}).get("count") == options.calibration_samples
-    )
-    return (
-        manifest.source_model.get("sha256") == source_sha256
-        and manifest.sha256 == sha256_file(artifact)
-        and same_calibration
-        and manifest.options == options.artifact_options(fmt, mode)
-        and (manifest.parity or {}).get("ok") is True
-    )
 
 
 def raise_for_parity(results: list[ConversionResult]) -> None:

@@ -171,9 +171,13 @@ def contamination(ref: object, dataset: Dataset) -> tuple[str | None, int | None
     layout = getattr(ref, "layout", None)
     test = dataset.test.images
     if run is not None and layout is not None and layout.fingerprints_path.is_file():
+        from edgekit.bounds import load_npy
         from edgekit.data import count_overlap
 
-        recorded = np.load(layout.fingerprints_path, allow_pickle=False)
+        try:
+            recorded = load_npy(layout.fingerprints_path, "training fingerprints")
+        except DataError as exc:  # a damaged run file: the overlap is unknown, and said so
+            return f"{exc.message}; the overlap with training images is not counted", None
         overlap = count_overlap(test, recorded)
         if overlap:
             return (

@@ -92,28 +92,67 @@ def to_onnx(
         raise ConversionError(f"ONNX cannot do {mode.value}")
     if calibration_inputs is None or len(calibration_inputs) == 0:
         raise ConversionError("ONNX int8 needs calibration images")
+    return _quantize_static(_prepared(proto), calibration_inputs)
 
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+def _prepared(proto: Any) -> bytes:
+    """The float model as onnxruntime's quantizer wants it (shapes inferred, MatMul + Add fused into Gemm)."""
+    import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory(prefix="edgekit-onnx-") as tmp:
-        float_path, prepared, quantized = Path(tmp) / "float.onnx", Path(tmp) / "prep.onnx", Path(tmp) / "q.onnx"
+        float_path, prepared = Path(tmp) / "float.onnx", Path(tmp) / "prep.onnx"
         onnx.save(proto, float_path)
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+        return prepared.read_bytes()
+
+
+def _quantize_static(prepared: bytes, calibration_inputs: np.ndarray, float_nodes: tuple[str, ...] = ()) -> bytes:
+    """QDQ int8, per-channel weights, calibrated; ``float_nodes`` stay float (``nodes_to_exclude``)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    with tempfile.TemporaryDirectory(prefix="edgekit-onnx-") as tmp:
+        source, quantized = Path(tmp) / "prep.onnx", Path(tmp) / "q.onnx"
+        source.write_bytes(prepared)
         reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_inputs)
         try:
             quantize_static(
-                prepared,
+                source,
                 quantized,
                 reader,
                 quant_format=QuantFormat.QDQ,
                 activation_type=QuantType.QInt8,
                 weight_type=QuantType.QInt8,
                 per_channel=True,
+                nodes_to_exclude=list(float_nodes),
             )
         except (ValueError, RuntimeError) as exc:
-            raise ConversionError(f"onnxruntime {mode.value} quantization failed: {exc}") from exc
+            raise ConversionError(f"onnxruntime int8 quantization failed: {exc}") from exc
         return quantized.read_bytes()
+
+
+def mixed_int8(reference: Any, calibration_inputs: np.ndarray, options: Any = None) -> Any:
+    """A function of Keras layer names -> QDQ int8 ONNX bytes with those layers' nodes left in float.
+
+    The float model is converted and prepared once; each call quantizes it with the layers' nodes (found by
+    their name scopes, ``convert/scopes.py``) as ``nodes_to_exclude``.
+    """
+    import onnx
+
+    from edgekit.convert.scopes import LayerScopes
+
+    prepared = _prepared(_float_model(reference))
+    names = [node.name for node in onnx.load_from_string(prepared).graph.node]
+    scopes = LayerScopes([layer.name for layer in reference.keras_model.layers], names)
+
+    def quantize(float_layers: tuple[str, ...]) -> bytes:
+        wanted = {n for layer in float_layers for n in scopes.names_of(layer, names)}
+        nodes = tuple(n for n in names if n in wanted)
+        if not nodes:
+            raise ConversionError(f"no ONNX node belongs to the layer(s) {', '.join(float_layers)}")
+        return _quantize_static(prepared, calibration_inputs, nodes)
+
+    return quantize
 
 
 def _dynamic(proto: Any, op_types: tuple[str, ...]) -> bytes:

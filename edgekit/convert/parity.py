@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,16 @@ PARITY_BANDS: dict[Quantization, ParityBand] = {
     Quantization.FLOAT16: ParityBand(min_agreement=0.995),
     Quantization.DYNAMIC: ParityBand(min_agreement=0.995),
     Quantization.INT8: ParityBand(min_agreement=0.99, max_accuracy_drop=0.5),
+    Quantization.INT8_MIXED: ParityBand(min_agreement=0.99, max_accuracy_drop=0.5),  # the promise int8 missed
 }
+
+
+def band_for(mode: Quantization, max_accuracy_drop: float | None = None) -> ParityBand:
+    """The band of ``mode``; ``max_accuracy_drop`` (points, --max-accuracy-drop) replaces the int8 modes' limit."""
+    band = PARITY_BANDS[mode]
+    if max_accuracy_drop is None or band.max_accuracy_drop is None:
+        return band
+    return replace(band, max_accuracy_drop=max_accuracy_drop)
 
 
 def parity_figures(
@@ -69,9 +78,9 @@ def _probabilities(outputs: np.ndarray, output_kind: OutputKind) -> np.ndarray:
     return softmax(outputs, np.float64)
 
 
-def band_failures(figures: dict[str, Any], mode: Quantization) -> list[str]:
-    """Each way the figures fall outside the expected band for ``mode``, as a readable sentence."""
-    band = PARITY_BANDS[mode]
+def band_failures(figures: dict[str, Any], mode: Quantization, band: ParityBand | None = None) -> list[str]:
+    """Each way the figures fall outside the expected band for ``mode`` (or ``band``), as a readable sentence."""
+    band = band or PARITY_BANDS[mode]
     failures = []
     if figures["agreement"] < band.min_agreement:
         failures.append(f"top-1 agreement {figures['agreement']:.2%} < {band.min_agreement:.1%}")

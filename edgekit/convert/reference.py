@@ -20,7 +20,7 @@ from edgekit.contract import Contract, OutputKind, Preprocessing, looks_like_pro
 from edgekit.errors import ModelError
 from edgekit.files import sha256_file
 from edgekit.layout import RunLayout
-from edgekit.manifests import RunManifest, read_run_manifest
+from edgekit.manifests import RunManifest, read_run_manifest, run_manifest_damage
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -108,6 +108,21 @@ class Reference:
         return self.run.contract if self.run is not None else None
 
 
+def _finished_run(layout: RunLayout) -> RunManifest | None:
+    """The run's manifest; None for a folder edgekit did not train; a damaged one is an error.
+
+    A damaged manifest.json means an unfinished training run: converting its model with a guessed
+    contract could silently give wrong answers, so the step to redo (training) is named instead.
+    """
+    damage = run_manifest_damage(layout)
+    if damage is not None:
+        raise ModelError(
+            f"{damage}: {layout.root} holds no finished training run",
+            f"train it again (`edgekit train --overwrite --out {layout.root}`, or `edgekit run`, which redoes it)",
+        )
+    return read_run_manifest(layout)
+
+
 def load_reference(source: Path) -> Reference:
     """A run folder, a .keras / .h5 file or a SavedModel folder -> the Reference (TensorFlow is imported)."""
     source = Path(source)
@@ -119,7 +134,7 @@ def load_reference(source: Path) -> Reference:
     if source.is_dir():
         layout = RunLayout(source)
         if layout.model_path.is_file():
-            return _load_keras(layout.model_path, "keras", read_run_manifest(layout))
+            return _load_keras(layout.model_path, "keras", _finished_run(layout))
         if any((source / f).is_file() for f in SAVED_MODEL_FILES):
             return _load_saved_model(source)
         raise ModelError(
@@ -131,11 +146,8 @@ def load_reference(source: Path) -> Reference:
     if head.startswith(HDF5_SIGNATURE):
         return _load_keras(source, "h5", None)
     if head.startswith(ZIP_SIGNATURE):
-        run = (
-            read_run_manifest(RunLayout(source.parent))
-            if source.name == RunLayout(source.parent).model_path.name
-            else None
-        )
+        beside = RunLayout(source.parent)
+        run = _finished_run(beside) if source.name == beside.model_path.name else None
         return _load_keras(source, "keras", run)
     raise ModelError(
         f"{source} is not a Keras model (.keras zip or legacy .h5) nor a SavedModel folder",

@@ -13,6 +13,7 @@ from edgekit.layout import artifact_name
 
 DEFAULT_CALIBRATION_SAMPLES = 300
 DEFAULT_PARITY_SAMPLES = 500
+DEFAULT_FLOAT_FALLBACK_TRIES = 4  # layers kept in float, at most, before --allow-float-fallback gives up
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class ConvertOptions:
     overwrite: bool = False
     onnx_dynamic_ops: str = "matmul"  # "matmul": MatMul/Gemm only (fast on CPU); "all": convolutions too
     out_dir: Path | None = None  # default: the run's artifacts/ folder, or artifacts/ beside the model
+    max_accuracy_drop: float | None = None  # points an int8 artifact may lose (None: the band's 0.5)
+    allow_float_fallback: bool = False  # int8 outside its band: keep the worst layers in float until it holds
+    float_fallback_tries: int = DEFAULT_FLOAT_FALLBACK_TRIES
 
     def validate(self) -> None:
         if self.calibration_samples < 1:
@@ -33,6 +37,14 @@ class ConvertOptions:
             raise UsageError(f"--parity-samples must be at least 1, got {self.parity_samples}")
         if self.onnx_dynamic_ops not in ("matmul", "all"):
             raise UsageError(f"--onnx-dynamic-ops must be matmul or all, got {self.onnx_dynamic_ops!r}")
+        if self.max_accuracy_drop is not None and not 0 <= self.max_accuracy_drop <= 100:
+            raise UsageError(f"--max-accuracy-drop must be 0 to 100 points, got {self.max_accuracy_drop}")
+        if self.allow_float_fallback and not self.measure_parity:
+            raise UsageError(
+                "--allow-float-fallback needs the parity check: it keeps layers in float until the band holds"
+            )
+        if self.float_fallback_tries < 1:
+            raise UsageError(f"the float fallback needs at least 1 try, got {self.float_fallback_tries}")
 
     def artifact_options(self, fmt: Format, mode: Quantization) -> dict[str, Any]:
         """The options that change this artifact's bytes (recorded, and compared for reuse)."""
@@ -40,6 +52,24 @@ class ConvertOptions:
             return {}
         # the activation scheme is recorded so that per-batch artifacts from older edgekits are redone
         return {"onnx_dynamic_ops": self.onnx_dynamic_ops, "onnx_dynamic_activations": "per-row"}
+
+
+@dataclass(frozen=True)
+class FallbackTry:
+    """One candidate of --allow-float-fallback: the layers kept in float and how it fared against the band."""
+
+    float_layers: tuple[str, ...]
+    accuracy_drop_points: float
+    agreement: float
+    failures: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "float_layers": list(self.float_layers),
+            "accuracy_drop_points": self.accuracy_drop_points,
+            "agreement": self.agreement,
+            "failures": list(self.failures),
+        }
 
 
 @dataclass(frozen=True)
@@ -55,6 +85,8 @@ class ConversionResult:
     parity: dict[str, Any] | None
     parity_failures: tuple[str, ...]
     contract: Contract
+    float_layers: tuple[str, ...] = ()  # int8-mixed: the layers kept in float
+    fallback: tuple[FallbackTry, ...] = ()  # int8-mixed: every candidate tried, full integer first
 
     @property
     def name(self) -> str:
@@ -72,4 +104,6 @@ class ConversionResult:
             "parity": self.parity,
             "parity_failures": list(self.parity_failures),
             "contract": self.contract.to_dict(),
+            "float_layers": list(self.float_layers),
+            "fallback": [t.to_dict() for t in self.fallback],
         }

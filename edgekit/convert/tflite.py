@@ -41,15 +41,57 @@ def to_tflite(
     from edgekit.tensorflow_import import import_tensorflow
 
     tf = import_tensorflow()
-    if reference.kind == "saved_model":
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(reference.path), signature_keys=["serving_default"])
-    else:
-        converter = tf.lite.TFLiteConverter.from_keras_model(reference.model)
+    converter = _converter(tf, reference)
     _configure(tf, converter, mode, calibration_inputs, reference.facts.input_shape)
     content = _run_converter(converter, mode)
     if mode is Quantization.INT8:
         check_full_integer(content)
     return content
+
+
+def _converter(tf: Any, reference: Any) -> Any:
+    if reference.kind == "saved_model":
+        return tf.lite.TFLiteConverter.from_saved_model(str(reference.path), signature_keys=["serving_default"])
+    return tf.lite.TFLiteConverter.from_keras_model(reference.model)
+
+
+def mixed_int8(reference: Any, calibration_inputs: np.ndarray, options: Any = None) -> Any:
+    """A function of Keras layer names -> int8 .tflite bytes with those layers' ops in float.
+
+    Calibrates once (TensorFlow's QuantizationDebugger on the int8 settings), then each call quantizes again
+    with the layers' op outputs as ``denylisted_nodes``; inputs and outputs stay int8 (``fully_quantize``).
+    """
+    import warnings
+
+    from edgekit.convert.scopes import LayerScopes, output_layer
+    from edgekit.native_output import quiet_native_output
+    from edgekit.tensorflow_import import import_tensorflow
+
+    tf = import_tensorflow()
+    converter = _converter(tf, reference)
+    _configure(tf, converter, Quantization.INT8, calibration_inputs, reference.facts.input_shape)
+    with quiet_native_output(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # calibration statistics, and tf.lite.Interpreter's deprecation
+        debugger = tf.lite.experimental.QuantizationDebugger(converter=converter)
+    names = [t for op in op_details(debugger.calibrated_model, with_names=True) for t in op["output_names"]]
+    scopes = LayerScopes([layer.name for layer in reference.keras_model.layers], names)
+    final = output_layer(reference.keras_model)
+
+    def nodes_of(layer: str) -> list[str]:  # the model's output tensor is named after the graph, not its layer
+        return scopes.names_of(layer, names) + (_output_names(debugger.calibrated_model) if layer == final else [])
+
+    def quantize(float_layers: tuple[str, ...]) -> bytes:
+        nodes = sorted({n for layer in float_layers for n in nodes_of(layer)})
+        if not nodes:
+            raise ConversionError(f"no TFLite op belongs to the layer(s) {', '.join(float_layers)}")
+        with quiet_native_output(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            debugger.options = tf.lite.experimental.QuantizationDebugOptions(
+                denylisted_nodes=nodes, fully_quantize=True
+            )
+            return bytes(debugger.get_nondebug_quantized_model())
+
+    return quantize
 
 
 def _configure(
@@ -100,8 +142,8 @@ def _run_converter(converter: Any, mode: Quantization) -> bytes:
         ) from exc
 
 
-def op_details(content: bytes) -> list[dict[str, Any]]:
-    """Every operator of a .tflite with its name and the dtypes of its inputs and outputs."""
+def op_details(content: bytes, with_names: bool = False) -> list[dict[str, Any]]:
+    """Every operator of a .tflite with its name and the dtypes of its inputs and outputs (and their names)."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(content, 0)
@@ -123,7 +165,16 @@ def op_details(content: bytes) -> list[dict[str, Any]]:
             return [types[graph.Tensors(int(t)).Type()] for t in indices if t >= 0]
 
         ops.append({"op": name, "inputs": dtypes(op.InputsAsNumpy()), "outputs": dtypes(op.OutputsAsNumpy())})
+        if with_names:
+            ops[-1]["output_names"] = [graph.Tensors(int(t)).Name().decode() for t in op.OutputsAsNumpy() if t >= 0]
     return ops
+
+
+def _output_names(content: bytes) -> list[str]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    graph = schema.Model.GetRootAs(content, 0).Subgraphs(0)
+    return [graph.Tensors(int(t)).Name().decode() for t in graph.OutputsAsNumpy()]
 
 
 def check_full_integer(content: bytes) -> list[str]:

@@ -142,6 +142,25 @@ def conform_images(images: np.ndarray, where: str, contract: Contract | None = N
     return Conformed(images.astype(np.float32), (low, high), tuple(notes))
 
 
+def common_scale(sets: dict[str, Conformed], where: str) -> dict[str, Conformed]:
+    """Sets given apart (train, test) on one scale: floats in 0..1 beside 8-bit pixels become pixels too.
+
+    Otherwise the union of the two ranges (0..255) would divide the 0..1 floats by 255 a second time.
+    """
+    ranges = {c.value_range for c in sets.values()}
+    if ranges != {UNIT_RANGE, PIXEL_VALUE_RANGE}:
+        return sets
+    scaled = {}
+    for name, c in sets.items():
+        if c.value_range != UNIT_RANGE:
+            scaled[name] = c
+            continue
+        note = f"{where} {name}: float values in 0..1 scaled to 0..255 (x * 255, rounded), the other set's pixels"
+        pixels = np.rint(c.images.astype(np.float64) * 255).astype(np.uint8)
+        scaled[name] = Conformed(pixels, PIXEL_VALUE_RANGE, (*c.notes, note))
+    return scaled
+
+
 def conform_labels(labels: np.ndarray, n_images: int, num_classes: int | None, where: str) -> np.ndarray:
     """Labels as (N,) int64 in 0..num_classes-1 (None: any non-negative); one-hot rows are read as their class."""
     labels = np.asarray(labels)

@@ -16,15 +16,16 @@ import functools
 import hashlib
 import os
 import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
+from edgekit.bounds import check_npz
+from edgekit.contract import mnist_contract
+from edgekit.data.conform import conform_images, conform_labels
 from edgekit.data.idx import read_idx
 from edgekit.data.sample import IMAGE_SHAPE, sample_dataset
 from edgekit.data.splits import Dataset, Split
@@ -105,33 +106,48 @@ def _find_idx_set(folder: Path) -> dict[str, Path] | None:
     found = {}
     for key, stem in IDX_FILES.items():
         for candidate in (folder / f"{stem}.gz", folder / stem):
-            if candidate.is_file():
+            if candidate.exists():  # a FIFO or folder of that name is refused when read, not skipped
                 found[key] = candidate
                 break
     return found if len(found) == len(IDX_FILES) else None
 
 
-def _load_idx_set(files: dict[str, Path]) -> tuple[Split, Split]:
+def _pixel_split(images: np.ndarray, labels: np.ndarray, where: tuple[str, str], class_names: tuple[str, ...]) -> Split:
+    """28x28 uint8 pixels and labels in the class list, never cast: floats in 0..1 are scaled (x * 255),
+    integers above 255 and labels outside the classes are one DataError (see data/conform.py).
+
+    ``where``: how to name the images and the labels in errors."""
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(f"{where[0]} holds images of shape {images.shape[1:]}, expected 28x28")
+    conformed = conform_images(images, where[0], mnist_contract(class_names))
+    return Split(conformed.images, conform_labels(labels, len(images), len(class_names), where[1]))
+
+
+def _load_idx_set(files: dict[str, Path], class_names: tuple[str, ...]) -> tuple[Split, Split]:
     arrays = {key: read_idx(path) for key, path in files.items()}
-    for kind in ("train", "test"):
-        images, labels = arrays[f"{kind}_images"], arrays[f"{kind}_labels"]
-        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-            raise DataError(f"{files[f'{kind}_images']} holds images of shape {images.shape[1:]}, expected 28x28")
-        if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-            raise DataError(f"{files[f'{kind}_labels']} holds {labels.shape[0]} labels for {images.shape[0]} images")
-    return (Split(arrays["train_images"], arrays["train_labels"]), Split(arrays["test_images"], arrays["test_labels"]))
+    train, test = (
+        _pixel_split(
+            arrays[f"{kind}_images"],
+            arrays[f"{kind}_labels"],
+            (str(files[f"{kind}_images"]), str(files[f"{kind}_labels"])),
+            class_names,
+        )
+        for kind in ("train", "test")
+    )
+    return train, test
 
 
-def _load_npz(path: Path) -> tuple[Split, Split]:
+def _load_npz(path: Path, class_names: tuple[str, ...]) -> tuple[Split, Split]:
+    check_npz(path)
     try:
         with np.load(path, allow_pickle=False) as f:
-            train = Split(np.asarray(f["x_train"], np.uint8), np.asarray(f["y_train"], np.uint8))
-            test = Split(np.asarray(f["x_test"], np.uint8), np.asarray(f["y_test"], np.uint8))
+            arrays = {k: np.asarray(f[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
     except (OSError, KeyError, ValueError) as exc:
         raise DataError(f"{path} is not a Keras dataset .npz (x_train, y_train, x_test, y_test): {exc}") from exc
-    for split in (train, test):
-        if split.images.ndim != 3 or split.images.shape[1:] != IMAGE_SHAPE or len(split.labels) != len(split.images):
-            raise DataError(f"{path} holds arrays of unexpected shape {split.images.shape}")
+    train, test = (
+        _pixel_split(arrays[f"x_{kind}"], arrays[f"y_{kind}"], (f"{path} x_{kind}", f"{path} y_{kind}"), class_names)
+        for kind in ("train", "test")
+    )
     return train, test
 
 
@@ -144,11 +160,11 @@ def _candidates_in(folder: Path, spec: DatasetSpec) -> list[Path]:
 
 def _load_from_folder(folder: Path, spec: DatasetSpec) -> tuple[tuple[Split, Split], Path] | None:
     for npz_name in dict.fromkeys([f"{spec.name.value}.npz"] + ([spec.keras_npz] if spec.keras_npz else [])):
-        if (folder / npz_name).is_file():
-            return _load_npz(folder / npz_name), folder / npz_name
+        if (folder / npz_name).exists():
+            return _load_npz(folder / npz_name, spec.class_names), folder / npz_name
     files = _find_idx_set(folder)
     if files is not None:
-        return _load_idx_set(files), folder
+        return _load_idx_set(files, spec.class_names), folder
     return None
 
 
@@ -161,6 +177,8 @@ def _download(spec: DatasetSpec, reporter: Reporter) -> tuple[tuple[Split, Split
         names, target_dir = [f"{stem}.gz" for stem in IDX_FILES.values()], cache / spec.keras_subdir
     target_dir.mkdir(parents=True, exist_ok=True)
     reporter.notice(f"downloading {spec.name.value} into {target_dir}")
+    import urllib.request  # only when downloading: it costs every CLI start 8 ms otherwise
+
     from edgekit.files import write_bytes_atomic
 
     for name in names:
@@ -226,7 +244,7 @@ def load_dataset(
         try:
             (train, test), where = _download(spec, reporter)
             return _full_dataset(spec, "keras-download", where, train, test)
-        except (OSError, urllib.error.URLError) as exc:
+        except OSError as exc:  # URLError is an OSError
             failure = f"download failed: {getattr(exc, 'reason', exc)}"
     return _offline_fallback(spec, failure, reporter)
 

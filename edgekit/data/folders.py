@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.bounds import MAX_IMAGE_PIXELS, regular_file
 from edgekit.contract import Contract
 from edgekit.errors import DataError
 
@@ -70,8 +71,16 @@ def _read_image(path: Path, channels: int | None, size: tuple[int, int] | None) 
     """One image as uint8 (H, W) or (H, W, 3); ``channels`` None keeps grayscale as grayscale."""
     from PIL import Image
 
+    regular_file(path, "image")
     try:
         with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:  # checked before a pixel is decoded
+                raise DataError(
+                    f"image {path} is {width}x{height} ({width * height:,} pixels), more than edgekit decodes "
+                    f"({MAX_IMAGE_PIXELS:,})",
+                    "resize it first, or remove it",
+                )
             image.load()
             if image.mode in WIDE_MODES:
                 peak = float(np.asarray(image).max(initial=0))
@@ -86,8 +95,13 @@ def _read_image(path: Path, channels: int | None, size: tuple[int, int] | None) 
             if size is not None and image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.Resampling.LANCZOS)
             return np.asarray(image, dtype=np.uint8)
+    except Image.DecompressionBombError as exc:  # Pillow's own limit (2x its MAX_IMAGE_PIXELS) came first
+        raise DataError(
+            f"image {path} holds more pixels than edgekit decodes ({MAX_IMAGE_PIXELS:,}): {exc}",
+            "resize it first, or remove it",
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
-        raise DataError(f"cannot read image {path}: {exc}", "remove or replace the file") from None
+        raise DataError(f"cannot read image {path}: {str(exc)[:200]}", "remove or replace the file") from None
 
 
 def _stack(arrays: list[np.ndarray], paths: list[Path]) -> tuple[np.ndarray, list[str]]:

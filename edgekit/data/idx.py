@@ -7,10 +7,13 @@ uint32 per dimension; then the data. Sizes are checked exactly: a truncated file
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
+from typing import IO, NoReturn
 
 import numpy as np
 
+from edgekit.bounds import check_claim, regular_file
 from edgekit.errors import DataError
 
 _IDX_DTYPES: dict[int, np.dtype] = {
@@ -25,29 +28,48 @@ _IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09}
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (gzipped or plain), checking its magic number and size."""
+    """Read an IDX file (gzipped or plain), checking its magic number and size before reading the data."""
     path = Path(path)
+    size = regular_file(path, "IDX file")
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        with open(path, "rb") as fh:
+            gzipped = fh.read(2) == b"\x1f\x8b"
+        with _open(path, gzipped) as stream:
+            dims, dtype, header = _header(stream, path)
+            expected = math.prod(dims) * dtype.itemsize
+            check_claim(expected, None, str(path))
+            if not gzipped and size - header != expected:  # refused before anything is read
+                _size_mismatch(path, dims, f"{size - header}", expected)
+            data = stream.read(expected + 1)  # one byte more than promised: trailing data is an error too
     except (OSError, EOFError) as exc:  # BadGzipFile is an OSError; a cut-off gzip stream is an EOFError
         raise DataError(f"cannot read IDX file {path}: {exc}") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise DataError(f"{path} is not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
+    if len(data) != expected:
+        _size_mismatch(path, dims, f"more than {expected}" if len(data) > expected else f"{len(data)}", expected)
+    return np.frombuffer(data, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _open(path: Path, gzipped: bool) -> IO[bytes]:
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")  # type: ignore[return-value]
+
+
+def _size_mismatch(path: Path, dims: tuple[int, ...], held: str, expected: int) -> NoReturn:
+    raise DataError(
+        f"{path} holds {held} data bytes but its header {dims} promises {expected}",
+        "the file is truncated or corrupt; download it again",
+    )
+
+
+def _header(fh: IO[bytes], path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(dims, dtype, header length) from an IDX stream, or one DataError."""
+    magic = fh.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
+        raise DataError(f"{path} is not an IDX file (bad magic number {magic.hex() or 'empty'})")
+    ndim = magic[3]
+    raw_dims = fh.read(4 * ndim)
+    if ndim == 0 or len(raw_dims) < 4 * ndim:
         raise DataError(f"{path} has a truncated IDX header")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise DataError(
-            f"{path} holds {len(raw) - header} data bytes but its header {dims} promises {expected}",
-            "the file is truncated or corrupt; download it again",
-        )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    dims = tuple(int(d) for d in np.frombuffer(raw_dims, dtype=">u4"))
+    return dims, np.dtype(_IDX_DTYPES[magic[2]]), 4 + 4 * ndim
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool | None = None) -> None:

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.bounds import check_npz, regular_file
 from edgekit.contract import Contract
-from edgekit.data.conform import conform_images, conform_labels
+from edgekit.data.conform import common_scale, conform_images, conform_labels
 from edgekit.data.datasets import DatasetName, _find_idx_set, load_dataset
 from edgekit.data.digits import DIGITS_NAME, load_digits_dataset
 from edgekit.data.folders import read_class_folders
@@ -51,7 +52,8 @@ def load_data(
         if idx_files is not None:
             return _load_idx_folder(path, idx_files, contract)
         return _load_class_folders(path, contract)
-    if path.is_file():
+    if path.exists():
+        regular_file(path)  # a FIFO or a device would block or never end
         if path.suffix.lower() != ".npz":
             raise DataError(f"{path} is not a data file edgekit reads", LAYOUTS_HINT)
         return _load_npz(path, contract)
@@ -102,9 +104,11 @@ def _assemble(
     """A Dataset from one set ("all") or given "train" and "test" sets, checked and split."""
     given = contract.num_classes if contract is not None else (len(class_names) if class_names else None)
     labels = {k: conform_labels(y, len(np.asarray(x)), given, f"{path} {k}") for k, (x, y) in sets.items()}
+    if given is None and "test" in labels:
+        _test_classes_seen_in_training(labels["train"], labels["test"], path)
     num_classes = given or max(int(y.max(initial=-1)) + 1 for y in labels.values())
     names = contract.class_names if contract is not None else class_names or tuple(str(i) for i in range(num_classes))
-    conformed = {k: conform_images(x, f"{path} {k}", contract) for k, (x, _) in sets.items()}
+    conformed = common_scale({k: conform_images(x, f"{path} {k}", contract) for k, (x, _) in sets.items()}, str(path))
     shapes = {c.images.shape[1:] for c in conformed.values()}
     if len(shapes) > 1:
         raise DataError(f"{path}: train and test images differ in shape ({', '.join(str(s) for s in shapes)})")
@@ -132,7 +136,19 @@ def _assemble(
     )
 
 
+def _test_classes_seen_in_training(train: np.ndarray, test: np.ndarray, path: Path) -> None:
+    """Without a class list, the classes are the training labels: a test label outside them is an error."""
+    unseen = np.setdiff1d(test, train)
+    if unseen.size and train.size:  # no training images at all: check_trainable says so
+        raise DataError(
+            f"{path}: test label {unseen[0]} never occurs among the training labels "
+            f"({int(train.min(initial=0))}..{int(train.max(initial=0))})",
+            "labels must index one class list; add class_names to the .npz, or fix the labels",
+        )
+
+
 def _load_npz(path: Path, contract: Contract | None) -> Dataset:
+    check_npz(path)  # every header against the bytes behind it, before numpy allocates what it claims
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}

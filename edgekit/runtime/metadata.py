@@ -9,14 +9,19 @@ Beside either, the sidecar ``NAME.json`` holds the full manifest.
 from __future__ import annotations
 
 import json
+import stat
 import struct
 from pathlib import Path
 from typing import Any
 
+from edgekit.errors import ArtifactError
+from edgekit.formats import Format
+
 METADATA_KEY = "edgekit"
+MAX_SIDECAR_BYTES = 16 << 20
 
 
-def _tflite_schema() -> Any:
+def tflite_schema() -> Any:
     """The TFLite flatbuffer schema module from whichever TFLite package is installed."""
     try:
         from ai_edge_litert import schema_py_generated as schema
@@ -29,39 +34,66 @@ def _tflite_schema() -> Any:
 
 
 def read_tflite_metadata(model_bytes: bytes) -> dict[str, Any] | None:
-    """The edgekit JSON embedded in a .tflite file, or None when it has none (or no schema is installed)."""
-    schema = _tflite_schema()
+    """The edgekit JSON embedded in a .tflite file, or None when it has none or it cannot be decoded."""
+    raw = tflite_metadata_bytes(model_bytes)
+    try:
+        return json.loads(raw.decode("utf-8")) if raw is not None else None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        return None
+
+
+def tflite_metadata_bytes(model_bytes: bytes) -> bytes | None:
+    """The bytes of the ``edgekit`` Model.metadata entry of a .tflite file, or None (none, or no schema)."""
+    schema = tflite_schema()
     if schema is None:
         return None
     try:
         model = schema.Model.GetRootAs(model_bytes, 0)
         for i in range(model.MetadataLength()):
             entry = model.Metadata(i)
-            if entry.Name() and entry.Name().decode() == METADATA_KEY:
+            if (entry.Name() or b"") == METADATA_KEY.encode():
                 buffer = model.Buffers(entry.Buffer())
-                return json.loads(buffer.DataAsNumpy().tobytes().decode("utf-8"))
-    except (
-        IndexError,
-        ValueError,
-        AttributeError,
-        UnicodeDecodeError,
-        struct.error,
-    ):  # JSONDecodeError is a ValueError
-        return None  # a foreign or damaged metadata entry: fall back to the sidecar
+                return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+    except (IndexError, ValueError, AttributeError, TypeError, struct.error):
+        return None  # the structure itself is damaged: the graph reader and the interpreter say so
     return None
+
+
+def embedded_metadata(fmt: Format, content: bytes, where: str) -> Any | None:
+    """The metadata edgekit embedded in an artifact (decoded JSON, not yet validated), or None when it has
+    none; an entry that is not UTF-8 JSON is one ArtifactError naming ``where``."""
+    if fmt is Format.TFLITE:
+        raw = tflite_metadata_bytes(content)
+    else:
+        from edgekit.runtime.onnx_graph import read_onnx_metadata
+
+        raw = read_onnx_metadata(content).get(METADATA_KEY)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(
+            f"{where}: its embedded edgekit metadata is not valid JSON ({type(exc).__name__})",
+            "the file is damaged or was edited; convert the model again",
+        ) from None
 
 
 def embed_tflite_metadata(model_bytes: bytes, payload: dict[str, Any]) -> bytes:
     """Return the .tflite bytes with ``payload`` stored as the ``edgekit`` metadata entry (replacing one)."""
     import flatbuffers
 
-    schema = _tflite_schema()
+    schema = tflite_schema()
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(model_bytes, 0))
     for buffer in model.buffers or []:  # large models keep data at an offset; ours never do, but be safe
         if buffer.offset:
             buffer.data = model_bytes[buffer.offset : buffer.offset + buffer.size]
             buffer.offset = buffer.size = 0
-    model.metadata = [m for m in (model.metadata or []) if (m.name or b"") not in (METADATA_KEY, METADATA_KEY.encode())]
+    ours = (METADATA_KEY, METADATA_KEY.encode())
+    for entry in model.metadata or []:
+        if (entry.name or b"") in ours:  # the replaced entry's buffer is emptied, not left behind as an orphan
+            model.buffers[entry.buffer].data = None
+    model.metadata = [m for m in (model.metadata or []) if (m.name or b"") not in ours]
     blob = schema.BufferT()
     blob.data = list(json.dumps(payload, sort_keys=True).encode("utf-8"))
     model.buffers.append(blob)
@@ -74,12 +106,19 @@ def embed_tflite_metadata(model_bytes: bytes, payload: dict[str, Any]) -> bytes:
     return bytes(builder.Output())
 
 
-def read_sidecar(artifact: Path) -> dict[str, Any] | None:
-    """The NAME.json manifest beside an artifact, or None."""
+def read_sidecar(artifact: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(the NAME.json manifest beside an artifact, None), or (None, why it was not used) when it is damaged;
+    (None, None) when there is none."""
     sidecar = artifact.with_suffix(".json")
-    if not sidecar.is_file():
-        return None
+    if not sidecar.exists():
+        return None, None
     try:
-        return json.loads(sidecar.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+        info = sidecar.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SIDECAR_BYTES:
+            return None, f"{sidecar} is not a sidecar edgekit wrote (not a small regular file); it was ignored"
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        return None, f"{sidecar} is damaged ({type(exc).__name__}); it was ignored"
+    if not isinstance(data, dict):
+        return None, f"{sidecar} does not hold a JSON object; it was ignored"
+    return data, None

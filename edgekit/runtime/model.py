@@ -3,9 +3,10 @@
     model = load("tflite-int8.tflite")
     prediction = model.predict(images)       # raw samples, see edgekit.runtime.inputs for the rule
 
-The contract comes from, first that exists: the ``contract`` entry of the metadata embedded in the
-artifact or of its sidecar; the metadata written before contracts existed (preprocessing, output kind,
-class names); else a default read off the model: its input tensor's shape, pixels / 255, logits out.
+Before any interpreter sees the file, it is read within bounds, its graph is read, its hashes are checked and
+its metadata validated (``runtime.opening``). The contract comes from the artifact's metadata or from what
+the file shows (``runtime.artifact_contract``).
+A model exported with a fixed batch size is fed chunks of exactly that size, the last one padded.
 
 uint8 images on a model whose preprocessing is the same for every pixel take a fast path: one table
 (preprocessing and input quantization folded, checked equal to the general path on all 256 values),
@@ -21,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import Contract, DeclaredContract, Layout, from_legacy_metadata, resolve, softmax
-from edgekit.errors import ArtifactError, ModelError, UsageError
-from edgekit.formats import Format, format_of_bytes, format_of_path
-from edgekit.runtime.backends import TFLITE_BACKENDS, Session, open_session
+from edgekit.contract import DeclaredContract, Layout, softmax
+from edgekit.errors import ArtifactError, UsageError
+from edgekit.runtime.artifact_contract import artifact_contract
+from edgekit.runtime.backends import TFLITE_BACKENDS, open_session
 from edgekit.runtime.inputs import is_scalar_scaling, model_values, unit_pixel_contract
-from edgekit.runtime.metadata import read_sidecar
+from edgekit.runtime.opening import check_threads, open_file
 from edgekit.runtime.pixels import PixelMapper
 from edgekit.runtime.prediction import Prediction
 from edgekit.runtime.quantization import dequantize, quantize, to_tensor_dtype
@@ -36,71 +37,6 @@ __all__ = ["MAX_CHUNK", "TFLITE_BACKENDS", "Model", "Prediction", "dequantize", 
 
 MAX_CHUNK = 256  # samples per interpreter call: bounds memory, keeps throughput
 _UINT8 = np.dtype(np.uint8)
-
-
-def _sniff_format(path: Path, head: bytes) -> Format:
-    claimed, actual = format_of_path(path.name), format_of_bytes(head)
-    if claimed is None:
-        raise ArtifactError(f"{path}: unknown artifact type", "edgekit runs .tflite and .onnx files")
-    if actual is not claimed:
-        if actual is not None:
-            raise ArtifactError(
-                f"{path} looks like a {actual.value} model, not {claimed.value}", "rename it with the right suffix"
-            )
-        raise ArtifactError(f"{path} is not a {claimed.value} model", "the file is corrupt or truncated")
-    return claimed
-
-
-def _contract_of(metadata: dict[str, Any], source: str, session: Session) -> tuple[Contract, str]:
-    """The model's contract and where it came from (see the module docstring)."""
-    item = tuple(session.input.shape[1:])
-    try:
-        if isinstance(metadata.get("contract"), dict):
-            return Contract.from_dict(metadata["contract"]), f"{source} metadata: contract"
-        if any(k in metadata for k in ("preprocessing", "output_kind", "class_names")):
-            return from_legacy_metadata(metadata, _known(item)), f"{source} metadata: pre-contract fields"
-        classes = session.output.shape[-1] if session.output.shape else -1
-        if classes < 1:
-            raise ModelError(f"the output shape {session.output.shape} does not say how many classes there are")
-        contract = Contract(
-            input_shape=_known(item),
-            class_names=tuple(str(i) for i in range(classes)),
-            sources={
-                "input_shape": "model input tensor",
-                "preprocessing": "default (pixels / 255)",
-                "output_kind": "default",
-                "class_names": "default",
-            },
-        )
-        return contract, "default"
-    except ModelError as exc:
-        message = f"{source} metadata: {exc.message}" if source != "none" else exc.message
-        raise ArtifactError(message, exc.hint) from None
-
-
-def _declared_over(contract: Contract, source: str, declared: DeclaredContract) -> Contract:
-    """The user's declaration over the artifact's contract. What the artifact records about itself (a contract
-    edgekit inferred or was told at convert time) cannot be contradicted; defaults can."""
-    recorded = source != "default"
-    try:
-        return resolve(
-            contract,
-            declared,
-            preprocessing_inferred=recorded,
-            output_kind_inferred=recorded,
-            subject=f"the artifact's {source}",
-        )
-    except UsageError as exc:
-        raise UsageError(exc.message, "drop the flag, or convert again with it") from None
-
-
-def _known(shape: tuple[int, ...]) -> tuple[int, ...]:
-    if any(d < 1 for d in shape):
-        raise ModelError(
-            f"the input tensor's shape {shape} has dynamic dimensions besides the batch",
-            "embed a contract naming the input shape",
-        )
-    return shape
 
 
 class Model:
@@ -113,34 +49,41 @@ class Model:
         backend: str | None = None,
         num_threads: int | None = None,
         declared: DeclaredContract | None = None,
+        verify: bool = True,
     ) -> None:
         self.path = Path(path)
-        if num_threads is not None and num_threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {num_threads}")
-        try:
-            content = self.path.read_bytes()
-        except FileNotFoundError:
-            raise ArtifactError(f"{self.path} does not exist") from None
-        except IsADirectoryError:
-            raise ArtifactError(f"{self.path} is a directory, not a model file") from None
-        self.format = _sniff_format(self.path, content[:8])
+        check_threads(num_threads)
+        opened = open_file(self.path, backend, verify)  # bounded, identified, hashed, metadata validated
+        self.format, self.graph, self.integrity = opened.format, opened.graph, opened.integrity
+        self.metadata, self.metadata_source = opened.metadata, opened.metadata_source
+        self.notes: tuple[str, ...] = opened.notes  # what was noticed and set aside (a damaged sidecar)
         self.num_threads = num_threads
-        admit(self.format, content, self.path, backend=backend, num_threads=num_threads, verified=False)
-        self.session = open_session(self.format, content, self.path, backend, num_threads)
+        admit(
+            self.format,
+            opened.content,
+            self.path,
+            backend=backend,
+            num_threads=num_threads,
+            verified=opened.integrity.verified,
+        )
+        self.session = open_session(self.format, opened.content, self.path, backend, num_threads)
         self.backend, self.backend_version = self.session.name, self.session.version()
-        embedded = self.session.embedded_metadata()  # the session has validated the file first
-        self.metadata: dict[str, Any] = embedded or read_sidecar(self.path) or {}
-        self.metadata_source = "embedded" if embedded else ("sidecar" if self.metadata else "none")
-        self.contract, self.contract_source = _contract_of(self.metadata, self.metadata_source, self.session)
-        if declared is not None and not declared.is_empty:
-            self.contract = _declared_over(self.contract, self.contract_source, declared)
-            self.contract_source += f"; {declared.origin}"
+        self.contract, self.contract_source = artifact_contract(
+            self.session, self.metadata, self.metadata_source, self.graph, declared or DeclaredContract()
+        )
+        recorded_mode = self.metadata.get("mode")
+        self.mode: str | None = (
+            recorded_mode if isinstance(recorded_mode, str) else (self.graph.quantization if self.graph else None)
+        )  # edgekit's record, else what the graph's tensors say
+        self.fixed_batch = self.session.input.fixed_batch
         self._item_shape = self._tensor_item_shape()
         self._unit_contract = unit_pixel_contract(self.contract)
         mapper = self._pixel_mapper()
         self._fast_run = None if mapper is None else self.session.mapped(mapper)
-        self._one = {self.contract.raw_shape, self.contract.model_shape}  # one sample, as the fast path takes it
+        self._samples = {self.contract.raw_shape, self.contract.model_shape}  # one sample, as the fast path takes it
+        self._one = self._samples if self.fixed_batch in (None, 1) else set()
         self._one_input = (1, *self._item_shape)
+        self._chunk = self.fixed_batch or MAX_CHUNK
         self._prediction_args = (self.output_quant, self.contract.class_names, self.contract.output_kind)
 
     # ---------------------------------------------------------------------------------- facts
@@ -192,7 +135,9 @@ class Model:
             shape = raw.shape
             if shape in self._one:
                 return Prediction(self._fast_run(raw, self._one_input), *self._prediction_args)
-            if shape[1:] in self._one and 0 < shape[0] <= MAX_CHUNK:
+            if shape[1:] in self._samples and (
+                shape[0] == self.fixed_batch or (self.fixed_batch is None and 0 < shape[0] <= MAX_CHUNK)
+            ):
                 return Prediction(self._fast_run(raw, (shape[0], *self._item_shape)), *self._prediction_args)
         return self.run_model_inputs(model_values(self.contract, raw, self._unit_contract))
 
@@ -204,9 +149,12 @@ class Model:
                 f"model inputs have shape {x.shape}; this model takes (N, "
                 f"{', '.join(map(str, self.contract.input_shape))})"
             )
-        raws = [self.session.run(self._to_tensor(x[i : i + MAX_CHUNK])) for i in range(0, len(x), MAX_CHUNK)]
+        size, n = self._chunk, len(x)
+        if self.fixed_batch is not None and n % size:  # a fixed-batch model: pad the last chunk, drop the padding
+            x = np.concatenate([x, np.zeros((size - n % size, *x.shape[1:]), dtype=x.dtype)])
+        raws = [self.session.run(self._to_tensor(x[i : i + size])) for i in range(0, len(x), size)]
         raw = raws[0] if len(raws) == 1 else np.concatenate(raws)
-        return Prediction(raw, *self._prediction_args)
+        return Prediction(raw[:n] if len(raw) != n else raw, *self._prediction_args)
 
     def _to_tensor(self, x: np.ndarray) -> np.ndarray:
         return to_tensor_dtype(x, self.input_dtype, self.input_quant).reshape((len(x), *self._item_shape))
@@ -243,14 +191,20 @@ class Model:
         return {
             "path": str(self.path),
             "format": self.format.value,
-            "mode": self.metadata.get("mode"),
+            "mode": self.mode,
             "backend": self.backend,
             "backend_version": self.backend_version,
             "threads": self.num_threads,
+            "fixed_batch": self.fixed_batch,
             "input": tensor(self.session.input),
             "output": tensor(self.session.output),
             "metadata_source": self.metadata_source,
-            "contract": {**self.contract.to_dict(), "source": self.contract_source},
+            "integrity": self.integrity.how,
+            "contract": {
+                **self.contract.to_dict(),
+                "source": self.contract_source,
+                "summary": self.contract.describe(),
+            },
         }
 
 
@@ -259,8 +213,9 @@ def load(
     backend: str | None = None,
     num_threads: int | None = None,
     declared: DeclaredContract | None = None,
+    verify: bool = True,
 ) -> Model:
     """Load a .tflite or .onnx artifact with the best installed backend (or the one named); ``declared``
     (``--scale``, ``--outputs``, ... as :func:`edgekit.contract.declare` reads them) fills in what the
-    artifact does not record."""
-    return Model(Path(path), backend=backend, num_threads=num_threads, declared=declared)
+    artifact does not record; ``verify=False`` skips the sha256 checks (``runtime.integrity``)."""
+    return Model(Path(path), backend=backend, num_threads=num_threads, declared=declared, verify=verify)

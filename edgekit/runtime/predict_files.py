@@ -1,4 +1,9 @@
-"""Predict files a user points at: one typed row per sample, for ``edgekit predict`` and for scripts."""
+"""Predict files a user points at: one typed row per sample, or one error row per file that cannot be used.
+
+Files are read by a Decoder (worker processes for big folders, see ``edgekit.runtime.decoding``);
+pictures are predicted in batches of up to ``BATCH`` samples, arrays (.npy, IDX) file by file. Rows come
+out in the order of the files. A file that cannot be read is reported in its place and the others are still predicted.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import UsageError
-from edgekit.runtime.images import load_images
+import numpy as np
+
+from edgekit.errors import ArtifactError, UsageError
+from edgekit.runtime.decoding import Decoder, Failure
+from edgekit.runtime.images import LoadedImages, expand
 from edgekit.runtime.model import Model
+
+BATCH = 256  # samples per interpreter call
+NAN_HINT = "the model file may be damaged (compare its sha256 with its sidecar) or the input is out of its range"
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,8 @@ class SamplePrediction:
     source: str  # the file, with [i] for the i-th sample of a multi-sample file
     top_k: tuple[ClassScore, ...]
     raw: tuple[Any, ...]  # exactly what the interpreter returned (int8 for full-integer artifacts)
+    notes: tuple[str, ...] = ()  # what was noticed reading the file (a blank picture, an animation)
+    failed = False
 
     @property
     def best(self) -> ClassScore:
@@ -45,21 +58,77 @@ class SamplePrediction:
                 for s in self.top_k
             ],
             "raw": list(self.raw),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 
-def predict_files(model: Model, paths: Iterable[Path], top_k: int = 1) -> Iterator[SamplePrediction]:
-    """Each sample of each file (pictures resized to the model's contract, .npy, IDX, folders), in order."""
+@dataclass(frozen=True)
+class FileFailure:
+    """A file that could not be predicted, and why."""
+
+    source: str
+    message: str
+    hint: str | None = None
+    failed = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON row of ``edgekit predict --json`` for this file."""
+        return {"source": self.source, "error": self.message, **({"hint": self.hint} if self.hint else {})}
+
+
+Row = SamplePrediction | FileFailure
+
+
+def _rows(model: Model, items: list[LoadedImages], k: int) -> Iterator[Row]:
+    """Predict the samples of ``items`` in one call and yield their rows in order."""
+    try:
+        prediction = model.predict(items[0].images if len(items) == 1 else np.concatenate([i.images for i in items]))
+    except ArtifactError as exc:
+        if len(items) == 1:
+            yield FileFailure(str(items[0].source), exc.message, exc.hint)
+            return
+        raise
+    scores, raw, at = prediction.top_k(k), prediction.raw, 0
+    finite = np.isfinite(prediction.outputs).all(axis=1)
+    for item in items:
+        count = len(raw) if len(items) == 1 else 1  # an array file holds one sample or many; a picture, one
+        for i in range(count):
+            source = str(item.source) + (f"[{i}]" if count > 1 else "")
+            if not finite[at]:
+                yield FileFailure(source, f"{source}: the model returned NaN or infinite scores", NAN_HINT)
+            else:
+                yield SamplePrediction(
+                    source=source,
+                    top_k=tuple(ClassScore(*s) for s in scores[at]),
+                    raw=tuple(raw[at].tolist()),
+                    notes=item.notes,
+                )
+            at += 1
+
+
+def _batched(model: Model, loaded: Iterable[LoadedImages | Failure], k: int) -> Iterator[Row]:
+    pending: list[LoadedImages] = []
+    for item in loaded:
+        if isinstance(item, LoadedImages) and item.is_picture and len(item.images) == 1:
+            pending.append(item)
+            if len(pending) < BATCH:
+                continue
+        if pending:
+            yield from _rows(model, pending, k)
+            pending = []
+        if isinstance(item, Failure):
+            yield FileFailure(str(item.source), item.error.message, item.error.hint)
+        elif not (item.is_picture and len(item.images) == 1):
+            yield from _rows(model, [item], k)
+    if pending:
+        yield from _rows(model, pending, k)
+
+
+def predict_files(model: Model, paths: Iterable[Path], top_k: int = 1, decoder: Decoder | None = None) -> Iterator[Row]:
+    """Each sample of each file (pictures made for the model's contract, .npy, IDX, folders), in order;
+    a file that cannot be used yields a FileFailure in its place. ``decoder``: an open Decoder with worker
+    processes for big folders (see edgekit.runtime.decoding); by default files are read here."""
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
     k = min(top_k, len(model.class_names))
-    for path in paths:
-        for item in load_images(Path(path), model.contract):
-            prediction = model.predict(item.images)
-            many = len(prediction.raw) > 1
-            for i, scores in enumerate(prediction.top_k(k)):
-                yield SamplePrediction(
-                    source=str(item.source) + (f"[{i}]" if many else ""),
-                    top_k=tuple(ClassScore(*s) for s in scores),
-                    raw=tuple(prediction.raw[i].tolist()),
-                )
+    yield from _batched(model, (decoder or Decoder()).read(expand(paths), model.contract), k)

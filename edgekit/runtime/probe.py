@@ -18,6 +18,7 @@ dev machine (benchmarks/load_time.py); :mod:`edgekit.runtime.safety` decides whe
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from edgekit.errors import ArtifactError, UsageError
 from edgekit.formats import Format
+from edgekit.runtime.onnx_session import load_failed
 
 CHILD = Path(__file__).with_name("probe_child.py")
 MARK = "@@edgekit-probe"  # probe_child.MARK; not imported, so the parent need not import numpy twice
@@ -53,10 +55,11 @@ def probe_timeout() -> float:
 
 
 def probe(fmt: Format, content: bytes, path: Path, module: str, num_threads: int | None) -> None:
-    """Load ``content`` with the interpreter ``module`` and run it once on zeros in a child process; raise
-    ArtifactError if that crashed, hung or failed, return if it worked."""
+    """Load the model with the interpreter ``module`` and run it once on zeros in a child process; raise
+    ArtifactError if that crashed, hung or failed, return if it worked. TFLite is loaded from ``content``,
+    ONNX from ``path``, as edgekit's sessions load them (an ONNX model's external data lives beside it)."""
     timeout = probe_timeout()
-    command = [sys.executable, "-c", _BOOTSTRAP, str(CHILD), fmt.value, module, str(num_threads or 0)]
+    command = [sys.executable, "-c", _BOOTSTRAP, str(CHILD), fmt.value, module, str(num_threads or 0), str(path)]
     try:
         done = subprocess.run(command, input=content, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
@@ -70,24 +73,31 @@ def probe(fmt: Format, content: bytes, path: Path, module: str, num_threads: int
     phase, result = _protocol(done.stdout)
     if done.returncode < 0 or result is None:
         raise ArtifactError(f"{path} {_death(done.returncode, done.stderr)} while {phase}", _HINT)
-    kind, _, text = result.partition(" ")
+    kind, text = result
+    first = (text.strip().splitlines() or ["?"])[0][:300]
+    if kind == "error" and fmt is Format.ONNX and phase == "loading the model":
+        raise load_failed(path, RuntimeError(text))  # the words edgekit's own session uses (missing .data, ...)
     if kind == "invalid":
-        raise ArtifactError(f"{path} is not a valid {fmt.value.upper()} model: {text}", _HINT)
+        raise ArtifactError(f"{path} is not a valid {fmt.value.upper()} model: {first}", _HINT)
     if kind == "error":
-        raise ArtifactError(f"{path}: the interpreter failed while {phase}: {text}", _HINT)
+        raise ArtifactError(f"{path}: the interpreter failed while {phase}: {first}", _HINT)
 
 
-def _protocol(stdout: bytes) -> tuple[str, str | None]:
-    """The last phase the child announced and its final word (ok / invalid ... / error ...), if any."""
+def _protocol(stdout: bytes) -> tuple[str, tuple[str, str] | None]:
+    """The last phase the child announced and its final word ((ok | invalid | error, text)), if any."""
     phase, result = "starting", None
     for line in stdout.decode("utf-8", "replace").splitlines():
         if not line.startswith(MARK + " "):
             continue  # a native library's own print
-        kind, _, text = line[len(MARK) + 1 :].partition(" ")
+        kind, _, encoded = line[len(MARK) + 1 :].partition(" ")
+        try:
+            text = str(json.loads(encoded))
+        except ValueError:
+            continue  # a line cut short by a crash
         if kind == "phase":
             phase = text
         else:
-            result = f"{kind} {text}".strip()
+            result = (kind, text)
     return phase, result
 
 

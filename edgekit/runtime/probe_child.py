@@ -2,18 +2,21 @@
 
 Run by file path, not as part of the package, so that the child imports no edgekit module:
 
-    python -c BOOTSTRAP .../probe_child.py FORMAT INTERPRETER_MODULE THREADS   < model bytes
+    python -c BOOTSTRAP .../probe_child.py FORMAT INTERPRETER_MODULE THREADS PATH   < model bytes
 
 It does to the model what ``edgekit.runtime.load`` and a first ``predict`` do (open it with the same options,
-allocate, feed zeros to input 0 at batch 1, and at batch 2 when the batch dimension is dynamic, read
+allocate, feed zeros to input 0 in its own shape, and at batch 2 when the batch dimension is dynamic, read
 output 0), announcing each phase on stdout before it starts, so that a crash names the phase it died in.
-For ONNX, ``onnx.checker`` and strict shape inference run first when the ``onnx`` package is importable.
+TFLite is opened from the bytes on stdin, ONNX from PATH (as edgekit's session opens it, so that external
+data beside it resolves); ``onnx.checker`` and strict shape inference run after the ONNX load when ``onnx``
+is importable (in the child the order is no matter of safety; onnxruntime's refusals keep their wording).
 Protocol lines start with ``@@edgekit-probe``; anything else on stdout is a native library's chatter.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from typing import Any
 
@@ -34,12 +37,12 @@ ONNX_TYPES = {
 
 
 def say(kind: str, text: str = "") -> None:
-    sys.stdout.write(f"{MARK} {kind} {' '.join(text.split())}\n")
+    sys.stdout.write(f"{MARK} {kind} {json.dumps(text)}\n")  # one line, whatever the text holds
     sys.stdout.flush()
 
 
 def zeros(shape: Any, dtype: Any) -> np.ndarray:
-    shape = [int(d) if int(d) > 0 else 1 for d in shape]
+    shape = [d if isinstance(d, int) and d > 0 else 1 for d in shape]  # other dynamic dimensions: 1
     if int(np.prod(shape)) * np.dtype(dtype).itemsize > MAX_INPUT_BYTES:
         raise ValueError(f"input shape {shape} is too large to test")
     return np.zeros(shape, dtype)
@@ -53,20 +56,20 @@ def run_tflite(content: bytes, module_name: str, threads: int | None) -> None:
     say("phase", "allocating tensors")
     interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    for batch in (1, 2):
+    shape = [int(d) for d in inp["shape"]]  # a dynamic batch is declared as 1
+    dynamic = len(inp["shape_signature"]) > 0 and inp["shape_signature"][0] == -1
+    for batch in (shape[0] if shape else 1, 2) if dynamic else (shape[0] if shape else 1,):
         if batch == 2:
-            if len(inp["shape_signature"]) == 0 or inp["shape_signature"][0] != -1:
-                return
             say("phase", "resizing it to batch 2")
-            interpreter.resize_tensor_input(inp["index"], [2, *inp["shape"][1:]], strict=False)
+            interpreter.resize_tensor_input(inp["index"], [2, *shape[1:]], strict=False)
             interpreter.allocate_tensors()
         say("phase", f"running it at batch {batch}")
-        interpreter.set_tensor(inp["index"], zeros([batch, *inp["shape"][1:]], inp["dtype"]))
+        interpreter.set_tensor(inp["index"], zeros([batch, *shape[1:]] if shape else [], inp["dtype"]))
         interpreter.invoke()
         interpreter.get_tensor(out["index"])
 
 
-def check_onnx(content: bytes) -> bool:
+def check_onnx(path: str) -> bool:
     """False when the onnx package reports a problem (already announced), True otherwise."""
     try:
         import onnx
@@ -74,49 +77,52 @@ def check_onnx(content: bytes) -> bool:
         return True
     say("phase", "checking the model (onnx.checker)")
     try:
-        model = onnx.load_model_from_string(content)
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(path)  # by path: external data must exist and stay beside the model
+        model = onnx.load(path)  # with external data: inference reads constant shapes (a Reshape's target)
         onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except Exception as exc:  # onnx raises ValidationError, InferenceError, DecodeError, ...
-        say("invalid", _first_line(exc))
+        say("invalid", _message(exc))
         return False
     return True
 
 
-def run_onnx(content: bytes, module_name: str, threads: int | None) -> None:
+def run_onnx(path: str, module_name: str, threads: int | None) -> bool:
+    """Load and run; False when the onnx checker then reports a problem (already announced)."""
     ort = importlib.import_module(module_name)
     options = ort.SessionOptions()
     options.add_session_config_entry("session.x64quantprecision", "1")  # as edgekit's session opens it
     if threads:
         options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     say("phase", "loading the model")
-    session = ort.InferenceSession(content, sess_options=options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+    if not check_onnx(path):  # after the load, so that onnxruntime's own refusal keeps its wording
+        return False
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
     if inp.type not in ONNX_TYPES:
-        return  # edgekit refuses such an input itself, with its own message
-    dynamic = not inp.shape or not isinstance(inp.shape[0], int) or inp.shape[0] < 1
-    for batch in (1, 2) if dynamic else (1,):
+        return True  # edgekit refuses such an input itself, with its own message
+    fixed = bool(inp.shape) and isinstance(inp.shape[0], int) and inp.shape[0] > 0
+    for batch in (inp.shape[0],) if fixed else (1, 2):
         say("phase", f"running it at batch {batch}")
         session.run([out.name], {inp.name: zeros([batch, *inp.shape[1:]], ONNX_TYPES[inp.type])})
+    return True
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+def _message(exc: BaseException) -> str:
+    """What the exception says (its lines joined: the parent picks what it shows)."""
+    return str(exc).strip()[:2000] or type(exc).__name__
 
 
 def main(argv: list[str]) -> int:
-    fmt, module_name, threads = argv
+    fmt, module_name, threads, path = argv
     content = sys.stdin.buffer.read()
     try:
         if fmt == "onnx":
-            if not check_onnx(content):
+            if not run_onnx(path, module_name, int(threads) or None):
                 return 0
-            run_onnx(content, module_name, int(threads) or None)
         else:
             run_tflite(content, module_name, int(threads) or None)
     except Exception as exc:  # the interpreter's own refusal: reported to the parent as one line
-        say("error", _first_line(exc))
+        say("error", _message(exc))
         return 0
     say("ok")
     return 0

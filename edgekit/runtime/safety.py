@@ -19,7 +19,8 @@ none of 800 fuzzed ONNX files crashed it, where 1% of fuzzed .tflite files kill 
 - a **verdict** is on record: this machine already probed these exact bytes (sha256) with this backend,
   backend version and thread count, and they passed. Verdicts are empty files under
   ``$EDGEKIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/edgekit`` or ``~/.cache/edgekit``), ``probe-v1/``;
-  where that cannot be written the probe simply runs again next time.
+  where that cannot be written the probe simply runs again next time. An ONNX model with external data
+  gets no verdict (its hash does not cover the weights beside it): it is probed on every load.
 
 Why both: ``verified`` keeps the first load of a fresh artifact (convert, then bench) free; the verdict makes
 any other file (a third-party model, one without a sidecar) pay the probe once per machine rather than on
@@ -48,6 +49,7 @@ from edgekit.runtime.tflite_check import TFLiteProblem, check_tflite
 __all__ = ["admit", "check_structure", "verdict_dir"]
 
 VERDICTS = "probe-v1"  # bump when the probe starts to check something new: older verdicts no longer count
+_EXTERNAL_DATA = b"\n\x08location"  # TensorProto.external_data's "location" key, as protobuf encodes it
 
 
 def admit(
@@ -59,11 +61,13 @@ def admit(
     checked = check_structure(fmt, content, path)
     if verified and (checked or fmt is Format.ONNX):  # see the module docstring on ONNX
         return
-    key = _verdict_key(content, cls.name, cls.version(), num_threads)
-    if _has_verdict(key):
+    # an ONNX model whose weights live in external data files: its bytes alone do not name what was probed
+    key = None if _EXTERNAL_DATA in content else _verdict_key(content, cls.name, cls.version(), num_threads)
+    if key is not None and _has_verdict(key):
         return
     probe(fmt, content, path, cls.module, num_threads)
-    _record_verdict(key)
+    if key is not None:
+        _record_verdict(key)
 
 
 def check_structure(fmt: Format, content: bytes, path: Path) -> bool:

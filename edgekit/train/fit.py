@@ -13,9 +13,9 @@ from edgekit.contract import PIXEL_RANGE, Contract, OutputKind, Preprocessing, m
 from edgekit.data import Dataset, Split, check_trainable, fingerprints, load_data, load_dataset, stratified_subset
 from edgekit.data.sources import DataSources
 from edgekit.errors import OutputError, UsageError
-from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
-from edgekit.layout import RunLayout
-from edgekit.manifests import RunManifest, read_run_manifest
+from edgekit.files import atomic_path, ensure_dir, move_into, sha256_file, staging_dir, write_json_atomic
+from edgekit.layout import TRAINING_STAGING, RunLayout
+from edgekit.manifests import RunManifest, read_run_manifest, run_manifest_damage
 from edgekit.models import get_model_spec
 from edgekit.progress import Reporter, SilentReporter
 from edgekit.tensorflow_import import describe_device, import_tensorflow
@@ -77,20 +77,17 @@ def train(
 ) -> TrainResult:
     """Train ``config.model`` on ``config.dataset`` and write a complete run folder to ``out_dir``.
 
-    The manifest is written last and any previous one removed first, so a folder whose manifest
-    exists holds a finished run; the model file itself is written atomically. A finished run is
-    replaced only with ``overwrite`` (its artifacts would describe a model that no longer exists).
+    Every file of the run is written into a hidden staging folder inside ``out_dir`` and moved into
+    place only once all are complete, the manifest last (see :func:`edgekit.files.move_into`): until
+    then a finished run already there stays intact and loadable, and an interruption leaves it so.
+    A finished run is replaced only with ``overwrite`` (its artifacts would describe a model that no
+    longer exists).
     """
     reporter = reporter or SilentReporter()
     config.validate()
     spec = get_model_spec(config.model)
     layout = RunLayout(Path(out_dir))
-    if layout.manifest_path.exists() and not overwrite:
-        raise OutputError(
-            f"{layout.root} already holds a finished run",
-            "pass --overwrite to train again there (its artifacts and bench reports then describe "
-            "the old model), or choose another --out",
-        )
+    _check_replaceable(layout, overwrite, reporter)
     ensure_dir(layout.root)
     dataset = _training_data(config, sources or DataSources(), reporter)
     train_split = _training_split(dataset, config)
@@ -105,11 +102,25 @@ def train(
     tf.config.experimental.enable_op_determinism()
     device = describe_device()
     reporter.notice(f"training {config.model} on {device}")
-    layout.manifest_path.unlink(missing_ok=True)  # from here on the folder is an unfinished run
     model, history, seconds = _fit(spec, config, contract, train_split, dataset, reporter)
     metrics, test_outputs = _evaluate(model, contract, train_split, dataset)
     trained = _Trained(model, history, seconds, metrics, test_outputs, train_split, device)
     return _write_run(layout, config, trained, dataset, contract)
+
+
+def _check_replaceable(layout: RunLayout, overwrite: bool, reporter: Reporter) -> None:
+    """A finished run is replaced only with ``overwrite``; a damaged manifest means: train again (said once)."""
+    if not layout.manifest_path.exists():
+        return
+    damage = run_manifest_damage(layout)
+    if damage is not None:
+        reporter.notice(f"{damage}: the run there is not finished; training it again")
+    elif not overwrite:
+        raise OutputError(
+            f"{layout.root} already holds a finished run",
+            "pass --overwrite to train again there (its artifacts and bench reports then describe "
+            "the old model), or choose another --out",
+        )
 
 
 def _training_data(config: TrainConfig, sources: DataSources, reporter: Reporter) -> Dataset:
@@ -204,6 +215,19 @@ def _evaluate(model: Any, contract: Contract, train_split: Split, dataset: Datas
 def _write_run(
     layout: RunLayout, config: TrainConfig, trained: _Trained, dataset: Dataset, contract: Contract
 ) -> TrainResult:
+    """Write the run into a staging folder, then move it into ``layout`` in one short step, manifest last."""
+    with staging_dir(layout.root, TRAINING_STAGING) as staging:
+        try:
+            manifest = _write_files(RunLayout(staging), config, trained, dataset, contract)
+        except OutputError as exc:  # name the file the user knows (run/model.keras), not the hidden staging one
+            raise OutputError(exc.message.replace(str(staging), str(layout.root)), exc.hint) from None
+        move_into(staging, layout.root, layout.manifest_path.name)
+    return TrainResult(layout, manifest)
+
+
+def _write_files(
+    layout: RunLayout, config: TrainConfig, trained: _Trained, dataset: Dataset, contract: Contract
+) -> RunManifest:
     history = trained.history
     val_losses = history.get("val_loss", [])
     epochs_run = len(history.get("loss", []))
@@ -247,7 +271,7 @@ def _write_run(
         fingerprints_file=layout.fingerprints_path.name,
     )
     write_json_atomic(layout.manifest_path, manifest.to_dict())
-    return TrainResult(layout, manifest)
+    return manifest
 
 
 def training_is_current(layout: RunLayout, config: TrainConfig, dataset: Dataset) -> bool:

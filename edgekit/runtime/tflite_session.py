@@ -1,0 +1,139 @@
+"""TFLite interpreters behind the Session interface: LiteRT, tflite-runtime, or TensorFlow's own.
+
+TFLite interpreters are not re-entrant: their calls are serialised by a lock. A model exported with a
+fixed batch size is never resized: ``Model`` feeds it chunks of exactly that size.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import ArtifactError
+from edgekit.native_output import quiet_native_output
+from edgekit.runtime.session import MappedRun, Mapper, Session, run_failed, single
+from edgekit.runtime.tensors import tflite_info
+from edgekit.runtime.tflite_graph import custom_op_runner
+
+_UNRESOLVED = re.compile(r"unresolved custom op: ([\w.\-]+)", re.IGNORECASE)
+
+
+def load_failed(path: Path, exc: BaseException) -> ArtifactError:
+    """Why an interpreter refused a file, in words that say what would run it."""
+    text = str(exc).strip()
+    custom = _UNRESOLVED.search(text)
+    if custom:
+        op = custom.group(1).rstrip(".")
+        runner = custom_op_runner(op)
+        if runner is not None:
+            return ArtifactError(f"{path} needs the custom op {op}, which only {runner[0]} runs", runner[1])
+        return ArtifactError(
+            f"{path} needs the custom op {op}, which this interpreter does not have",
+            "custom ops must be registered by the program that made them; re-export with builtin ops only",
+        )
+    return ArtifactError(
+        f"cannot load {path}: {(text.splitlines() or [type(exc).__name__])[0][:300]}",
+        "the file is corrupt or was made by a newer converter",
+    )
+
+
+class TFLiteSession(Session):
+    """A TFLite interpreter; subclasses only say where ``Interpreter`` comes from."""
+
+    concurrent = False
+
+    def __init__(self, module: Any, content: bytes, path: Path, num_threads: int | None) -> None:
+        self._content, self.path = content, path  # the interpreter reads the bytes in place: keep them
+        try:
+            with quiet_native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" on fd 2
+                self._interpreter = module.Interpreter(model_content=content, num_threads=num_threads)
+                self._interpreter.allocate_tensors()
+            inp = single(self._interpreter.get_input_details(), "input", path)
+            outp = single(self._interpreter.get_output_details(), "output", path)
+        except (ValueError, RuntimeError) as exc:  # UnicodeDecodeError (a tensor name) is a ValueError
+            raise load_failed(path, exc) from exc
+        self.input, self.output = tflite_info(inp), tflite_info(outp)
+        self._in, self._out = inp["index"], outp["index"]
+        self._shape = tuple(int(d) for d in inp["shape"])
+        self._lock = threading.Lock()
+        # bound once: the hot path pays no attribute lookups
+        self._set, self._invoke, self._get = (
+            self._interpreter.set_tensor,
+            self._interpreter.invoke,
+            self._interpreter.get_tensor,
+        )
+
+    def _fit(self, shape: tuple[int, ...]) -> None:
+        """Resize and reallocate only when the input shape changes (call with the lock held)."""
+        if shape != self._shape:
+            self._interpreter.resize_tensor_input(self._in, list(shape), strict=False)
+            self._interpreter.allocate_tensors()
+            self._shape = shape
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        with self._lock:
+            try:
+                self._fit(x.shape)
+                self._set(self._in, x)
+                self._invoke()
+            except (RuntimeError, ValueError) as exc:
+                raise run_failed(self.path, self.name, exc) from exc
+            return self._get(self._out)  # get_tensor returns a copy
+
+    def mapped(self, mapper: Mapper) -> MappedRun:
+        lock, fit, set_tensor, invoke, get_tensor = self._lock, self._fit, self._set, self._invoke, self._get
+        i, o, view = self._in, self._out, self._interpreter.tensor(self._in)
+
+        def run(raw: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+            with lock:  # the mapper's buffer is shared state too: it is filled under the lock
+                try:
+                    if shape != self._shape:
+                        fit(shape)
+                    if mapper.is_big(raw):  # LiteRT's documented zero-copy pattern; no view outlives the fill
+                        mapper.fill_into(raw, view())
+                    else:  # small: making the view (~0.9 us) costs more than set_tensor's copy saves
+                        set_tensor(i, mapper(raw))
+                    invoke()
+                except (RuntimeError, ValueError) as exc:
+                    raise run_failed(self.path, self.name, exc) from exc
+                return get_tensor(o)  # a copy
+
+        return run
+
+    def bind(self, x: np.ndarray) -> Callable[[], np.ndarray]:
+        """set_tensor + invoke + get_tensor on fixed input, pre-bound; no lock: do not share it."""
+        with self._lock:
+            self._fit(x.shape)
+        set_tensor, invoke, get_tensor, i, o = self._set, self._invoke, self._get, self._in, self._out
+
+        def call() -> np.ndarray:
+            set_tensor(i, x)
+            invoke()
+            return get_tensor(o)
+
+        return call
+
+
+class LiteRTSession(TFLiteSession):
+    name, module, distributions = "ai_edge_litert", "ai_edge_litert.interpreter", ("ai-edge-litert",)
+
+
+class TFLiteRuntimeSession(TFLiteSession):
+    name, module, distributions = "tflite_runtime", "tflite_runtime.interpreter", ("tflite-runtime",)
+
+
+class TensorFlowLiteSession(TFLiteSession):
+    name, module, distributions = "tensorflow", "tensorflow", ("tensorflow-cpu", "tensorflow")
+
+    @classmethod
+    def import_module(cls) -> Any | None:
+        if cls.version() is None:  # checked without importing: TensorFlow costs seconds
+            return None
+        from edgekit.tensorflow_import import import_tensorflow
+
+        return import_tensorflow().lite
