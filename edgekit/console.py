@@ -179,7 +179,8 @@ class Printed:
             return
         seconds = time.perf_counter() - self.started
         done = self.rows - self.failed
-        line = f"{done:,} predicted in {seconds:.1f} s ({done / max(seconds, 1e-9):,.0f}/s)"
+        rate = f" in {seconds:.1f} s ({done / max(seconds, 1e-9):,.0f}/s)" if done >= 256 else ""
+        line = f"{done:,} predicted{rate}"
         err.print(escape(line + (f"; {self.failed} could not be predicted" if self.failed else "")), highlight=False)
 
 

@@ -243,3 +243,51 @@ def test_big_folder_workers_give_the_same_rows(cnn_artifacts, tiny_dataset, tmp_
     with Decoder(2) as decoder:
         there = list(predict_files(model, [tmp_path], decoder=decoder))
     assert here == there and len(here) == 301 and sum(r.failed for r in there) == 1
+
+
+def _photo_accuracy(model, images: np.ndarray, labels: np.ndarray, folder: Path) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """(phone photos, tablet drawings, clean digits): the share read right through `predict_files`."""
+    from edgekit.runtime.predict_files import predict_files
+    from tests.photos import phone_photo, tablet_drawing
+
+    for kind, make in (("photo", lambda d, i: phone_photo(d, seed=i)), ("tablet", lambda d, i: tablet_drawing(d))):
+        (folder / kind).mkdir()
+        for i, digit in enumerate(images):
+            make(digit, i).save(folder / kind / f"{i:03d}.{'jpg' if kind == 'photo' else 'png'}")
+    clean = float(np.mean(model.predict(images).labels == labels))
+    read = [
+        float(np.mean([r.best.label for r in predict_files(model, [folder / kind])] == labels))
+        for kind in ("photo", "tablet")
+    ]
+    return read[0], read[1], clean
+
+
+def test_phone_photos_of_digits_are_read_like_the_clean_digits(cnn_artifacts, tiny_dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Grey grid paper, light falling off, noise, blur, JPEG: made from 60 real test digits (6 per class).
+    The fixture CNN is small and unsure (it reads about 88% of clean digits), so its photo score may trail the
+    clean one by a few images; the test marked slow asserts "at least as often" with a CNN trained in full."""
+    pick = np.arange(0, 300, 5)
+    model = load(cnn_artifacts["tflite-float32"].artifact)
+    photos, tablet, clean = _photo_accuracy(
+        model, tiny_dataset.test.images[pick], tiny_dataset.test.labels[pick], tmp_path
+    )
+    assert photos >= clean - 0.05 and tablet >= clean - 0.05, (photos, tablet, clean)  # the old crop: about 10%
+
+
+@pytest.mark.slow
+def test_phone_photos_read_at_least_as_often_as_clean_digits(sample_dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A CNN trained as `edgekit train --model cnn` trains it (about 30 s), 200 held-out digits as photos and
+    drawings. Measured here: photos 99.0%, drawings 99.0%, clean 99.0%, the same images; one image of slack is
+    left for another machine's training (a model at a decision boundary flips on a pixel)."""
+    from edgekit.convert import ConvertOptions, convert
+    from edgekit.data.sources import DataSources
+    from edgekit.train import TrainConfig, train
+
+    run = train(TrainConfig(model="cnn", dataset="mnist", epochs=40, seed=0), tmp_path / "run",
+                sources=DataSources(preloaded=sample_dataset))  # fmt: skip
+    artifact = convert(run.run_dir, "tflite", "none", ConvertOptions(measure_parity=False)).artifact
+    pick = np.arange(0, 1000, 5)
+    images, labels = sample_dataset.test.images[pick], sample_dataset.test.labels[pick]
+    (tmp_path / "pictures").mkdir()
+    photos, tablet, clean = _photo_accuracy(load(artifact), images, labels, tmp_path / "pictures")
+    assert photos >= clean - 0.005 and tablet >= clean - 0.005, (photos, tablet, clean)

@@ -40,6 +40,7 @@ KEEP_SHARE = 0.15  # components at least this share of the largest one are part 
 MIN_CONTRAST = 12.0  # grey levels of ink over paper below which a picture is blank
 LINE_SHARE = 0.85  # of the picture's width (height): longer straight runs of ink are the paper's lines
 LINES_KEEP = 0.25  # taking away lines must leave this share of the ink, or they were the digit
+STRETCH, GAMMA = 75, 1.0  # ink at this percentile of the digit's becomes white; then this gamma
 TAIL = 0.2  # percent of pixels on each side whose distance from the median says where the ink is
 
 
@@ -180,5 +181,5 @@ def mnist_style(gray: np.ndarray) -> Digit:
         return Digit(np.zeros((28, 28), dtype=np.uint8), blank=True)
     top, bottom, left, right = _box(kept)
     crop = kept[top:bottom, left:right]
-    full = float(np.percentile(crop[crop > 0], 75))  # strokes' cores reach white, as in MNIST
-    return Digit(_centred(np.clip(crop * (255.0 / max(full, 1e-6)), 0, 255)), blank=False)
+    full = float(np.percentile(crop[crop > 0], STRETCH))  # strokes' cores reach white, as in MNIST
+    return Digit(_centred(255.0 * np.clip(crop / max(full, 1e-6), 0, 1) ** GAMMA), blank=False)
