@@ -6,9 +6,9 @@ In one process, for each artifact, the median wall time of ``edgekit.runtime.loa
 interpreter session, metadata, contract):
 
 - unguarded: ``admit`` replaced by a no-op, i.e. edgekit before issue 11;
-- verified: the structural check only (the file's sha256 matched edgekit's record);
-- verdict: structural check, sha256 and a stat (the file passed the probe on this machine before);
-- first load: the probe in a child process as well (a file never seen here);
+- verified: the structural check only (the file's sha256 matched edgekit's record), whatever the sidecar says;
+- verdict: unverified, with structural check, sha256 and a stat (it passed the probe here before);
+- first load: unverified and never seen here: the probe in a child process as well;
 
 Rounds alternate between the variants so that drift on a shared machine hits them alike. ``predict`` is
 not touched by any of this: benchmarks/runtime_overhead.py measures it.
@@ -40,10 +40,14 @@ def _verified(*args: Any, **kwargs: Any) -> None:
     admit(*args, **{**kwargs, "verified": True})
 
 
+def _unverified(*args: Any, **kwargs: Any) -> None:
+    admit(*args, **{**kwargs, "verified": False})
+
+
 def _first_load(*args: Any, **kwargs: Any) -> None:
     with tempfile.TemporaryDirectory() as empty:  # no verdict on record: the probe runs
         os.environ["EDGEKIT_CACHE_DIR"] = empty
-        admit(*args, **kwargs)
+        _unverified(*args, **kwargs)
 
 
 def _time_load(path: Path, guard: Callable[..., None]) -> float:
@@ -57,11 +61,11 @@ def measure(path: Path, cache: str, rounds: int) -> dict[str, object]:
     variants: dict[str, Callable[..., None]] = {
         "unguarded": _unguarded,
         "verified": _verified,
-        "verdict": admit,
+        "verdict": _unverified,
         "first load": _first_load,
     }
     os.environ["EDGEKIT_CACHE_DIR"] = cache
-    load(path, num_threads=1)  # warm-up; records the verdict
+    _time_load(path, _unverified)  # warm-up; records the verdict
     times: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(rounds):
         for name, guard in variants.items():
