@@ -6,9 +6,8 @@ In one process, for each artifact, the median wall time of ``edgekit.runtime.loa
 interpreter session, metadata, contract):
 
 - unguarded: ``admit`` replaced by a no-op, i.e. edgekit before issue 11;
-- verified: the structural check only (the file's sha256 matched edgekit's record), whatever the sidecar says;
-- verdict: unverified, with structural check, sha256 and a stat (it passed the probe here before);
-- first load: unverified and never seen here: the probe in a child process as well;
+- verdict: the structural check, a sha256 and a stat (the file passed the probe on this machine before);
+- first load: a file never seen here: the probe in a child process as well;
 
 Rounds alternate between the variants so that drift on a shared machine hits them alike. ``predict`` is
 not touched by any of this: benchmarks/runtime_overhead.py measures it.
@@ -36,18 +35,10 @@ def _unguarded(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def _verified(*args: Any, **kwargs: Any) -> None:
-    admit(*args, **{**kwargs, "verified": True})
-
-
-def _unverified(*args: Any, **kwargs: Any) -> None:
-    admit(*args, **{**kwargs, "verified": False})
-
-
 def _first_load(*args: Any, **kwargs: Any) -> None:
     with tempfile.TemporaryDirectory() as empty:  # no verdict on record: the probe runs
         os.environ["EDGEKIT_CACHE_DIR"] = empty
-        _unverified(*args, **kwargs)
+        admit(*args, **kwargs)
 
 
 def _time_load(path: Path, guard: Callable[..., None]) -> float:
@@ -60,12 +51,11 @@ def _time_load(path: Path, guard: Callable[..., None]) -> float:
 def measure(path: Path, cache: str, rounds: int) -> dict[str, object]:
     variants: dict[str, Callable[..., None]] = {
         "unguarded": _unguarded,
-        "verified": _verified,
-        "verdict": _unverified,
+        "verdict": admit,
         "first load": _first_load,
     }
     os.environ["EDGEKIT_CACHE_DIR"] = cache
-    _time_load(path, _unverified)  # warm-up; records the verdict
+    _time_load(path, admit)  # warm-up; records the verdict
     times: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(rounds):
         for name, guard in variants.items():
@@ -85,14 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     files = []
     for p in args.paths:
         files += sorted(x for x in p.iterdir() if x.suffix in (".tflite", ".onnx")) if p.is_dir() else [p]
-    print(f"{'model':<14}{'artifact':<24}{'unguarded':>10}{'verified':>10}{'verdict':>10}{'first load':>12}  (ms)")
+    print(f"{'model':<14}{'artifact':<24}{'unguarded':>10}{'verdict':>10}{'first load':>12}  (ms)")
     with tempfile.TemporaryDirectory() as cache:
         for f in files:
             r = measure(f, cache, args.rounds)
-            print(
-                f"{r['model']:<14}{r['artifact']:<24}{r['unguarded']:>10}{r['verified']:>10}{r['verdict']:>10}"
-                f"{r['first load']:>12}"
-            )
+            print(f"{r['model']:<14}{r['artifact']:<24}{r['unguarded']:>10}{r['verdict']:>10}{r['first load']:>12}")
     return 0
 
 

@@ -58,6 +58,16 @@ CRASHERS = {
     "input-scale-nan": (int8_model, _scale(1, float("nan")), "tensor 1: quantization scale nan"),
     "scale-1e30": (int8_model, _scale(10, 1e30), "tensor 10: quantization scale 1e+30"),
     "scale-0": (int8_model, _scale(11, 0.0), "tensor 11: quantization scale 0 is not finite"),
+    "pack-opcode-relabelled-split": (
+        float_model,
+        lambda g, m: [setattr(m.operatorCodes[8], f, OP.SPLIT) for f in ("builtinCode", "deprecatedBuiltinCode")],
+        "operator 8 (SPLIT): it carries PackOptions instead of SplitOptions",
+    ),
+    "reshape-shape-input-absent": (
+        float_model,
+        lambda g, m: setattr(g.operators[9], "inputs", [10, -1]),
+        "operator 9 (RESHAPE): its input 1 is absent (-1), which its kernel does not allow",
+    ),
 }
 
 
@@ -143,24 +153,32 @@ def test_known_good_files_skip_the_probe(tmp_path: Path, monkeypatch: pytest.Mon
     calls = _counting_probe(monkeypatch)
     path, content = tmp_path / "m.tflite", float_model()
     path.write_bytes(content)
-    admit(Format.TFLITE, content, path, backend=None, num_threads=None, verified=True)
-    admit(Format.ONNX, tiny_model(), tmp_path / "m.onnx", backend=None, num_threads=None, verified=True)
-    assert calls == []  # verified (and, for TFLite, structurally sound): straight in
-    for threads in (None, None, 2, 2):
-        admit(Format.TFLITE, content, path, backend=None, num_threads=threads, verified=False)
-    assert len(calls) == 2  # once per (bytes, backend, version, threads): the verdict is on record after that
-    assert len(list((tmp_path / "cache" / "probe-v1").iterdir())) == 2
+    for threads in (None, None, 2, 4):
+        admit(Format.TFLITE, content, path, backend=None, num_threads=threads)
+    assert len(calls) == 1  # once per (bytes, backend, version): the verdict is on record after that
+    assert len(list((tmp_path / "cache" / "probe-v1").iterdir())) == 1
     other = content.replace(b"fuzz", b"fuzZ")
-    admit(Format.TFLITE, other, path, backend=None, num_threads=None, verified=False)
-    assert len(calls) == 3  # other bytes, another probe
+    admit(Format.TFLITE, other, path, backend=None, num_threads=None)
+    assert len(calls) == 2  # other bytes, another probe
     prediction = load(path).predict(np.zeros((2, 8, 8), np.uint8))  # a recorded file loads as before
-    assert prediction.probabilities.shape == (2, 10)
+    assert prediction.probabilities.shape == (2, 10) and len(calls) == 2
 
 
-def test_verified_does_not_skip_the_structural_check(tmp_path: Path) -> None:
+def test_a_recorded_verdict_does_not_skip_the_structural_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safety, "_has_verdict", lambda key: True)
     base, change, expected = CRASHERS["scale-1e30"]
     with pytest.raises(ArtifactError, match=expected.replace("+", r"\+")):
-        admit(Format.TFLITE, _mutated(base, change), tmp_path / "m.tflite", backend=None, num_threads=1, verified=True)
+        admit(Format.TFLITE, _mutated(base, change), tmp_path / "m.tflite", backend=None, num_threads=1)
+
+
+def test_a_sealed_edgekit_artifact_is_still_probed_once(dense_artifacts, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A matching seal or sidecar hash is integrity, not a pass: whoever writes a file can reseal it."""
+    monkeypatch.setenv("EDGEKIT_CACHE_DIR", str(tmp_path / "cache"))
+    calls = _counting_probe(monkeypatch)
+    artifact = dense_artifacts["tflite-int8"].artifact
+    for _ in range(2):
+        model = load(artifact)
+    assert model.integrity.verified and len(calls) == 1
 
 
 def test_an_unwritable_cache_only_means_probing_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,24 +10,24 @@
 2. **The probe** (:mod:`edgekit.runtime.probe`): the file is loaded and run once on zeros in a child process,
    so a SIGSEGV, SIGABRT or hang there becomes one ArtifactError naming the file, the signal and the phase.
 
-The probe is skipped for files that are **known-good**: the structural check passed (TFLite; for ONNX
-onnxruntime's own graph resolution stands in for it: it checks types and shapes as ``onnx.checker`` does, and
-none of 800 fuzzed ONNX files crashed it, where 1% of fuzzed .tflite files kill LiteRT) and either
+The probe is skipped for files that are **known-good**: the structural check passed (TFLite; ONNX has none
+in-process) and a **verdict** is on record: this machine already probed these exact bytes (sha256) with this
+backend and backend version, and they passed. Verdicts are empty files under ``$EDGEKIT_CACHE_DIR`` (default
+``$XDG_CACHE_HOME/edgekit`` or ``~/.cache/edgekit``), ``probe-v1/``; where that cannot be written the probe
+simply runs again next time. An ONNX model with external data gets no verdict (its hash does not cover the
+weights beside it): it is probed on every load. The thread count is not part of the verdict (1 to 256 threads,
+``runtime.opening``, run the same graph).
 
-- ``verified``: the caller matched the file's sha256 against the sidecar or embedded hash edgekit wrote at
-  convert time, so these are the bytes edgekit's own converter produced and checked; or
-- a **verdict** is on record: this machine already probed these exact bytes (sha256) with this backend,
-  backend version and thread count, and they passed. Verdicts are empty files under
-  ``$EDGEKIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/edgekit`` or ``~/.cache/edgekit``), ``probe-v1/``;
-  where that cannot be written the probe simply runs again next time. An ONNX model with external data
-  gets no verdict (its hash does not cover the weights beside it): it is probed on every load.
-
-Why both: ``verified`` keeps the first load of a fresh artifact (convert, then bench) free; the verdict makes
-any other file (a third-party model, one without a sidecar) pay the probe once per machine rather than on
-every ``edgekit predict``: the probe costs about 65 ms for TFLite and 0.56 s for ONNX here, the verdict
-lookup one sha256 (under 1 ms per MB) and a stat. A sha256 beside a file is integrity, not authenticity:
-someone who can rewrite both the model and its sidecar gets only the structural check. There is no switch to
-turn the probe off: a trusted deployment ships sidecars (verified) or pays the probe once per file.
+Why a verdict and not the integrity check (``runtime.integrity``: the sidecar's sha256 or the seal matched):
+a matching hash says the bytes are the ones some writer recorded, and whoever can write the file can
+record its hash too (the seal is a checksum, not a signature). Of 5,000 fuzzed .tflite files, 13 passed the
+structural check as it then stood and still killed LiteRT (rules for SPLIT, BATCH_MATMUL and absent inputs
+followed); a resealed file of that kind would crash the process if a matching hash let it skip the probe.
+The cost of asking for a verdict instead is one probe per file per machine: about 65 ms for TFLite and
+0.56 s for ONNX here (0.5 s of it importing ``onnx`` for the checker, which devices usually do not have),
+and the lookup is one sha256 (under 1 ms per MB) and a stat. Convert loads every artifact it writes, so
+on the machine that converted, bench and predict find the verdict already there. There is no switch to turn
+the probe off: a trusted deployment pays it once per file.
 
 What neither guard covers: inputs other than zeros at batch 1 and 2 (values, other batch sizes) and
 kernel limits the rules do not know; the probe proves that one load and one call worked.
@@ -52,17 +52,13 @@ VERDICTS = "probe-v1"  # bump when the probe starts to check something new: olde
 _EXTERNAL_DATA = b"\n\x08location"  # TensorProto.external_data's "location" key, as protobuf encodes it
 
 
-def admit(
-    fmt: Format, content: bytes, path: Path, *, backend: str | None, num_threads: int | None, verified: bool
-) -> None:
+def admit(fmt: Format, content: bytes, path: Path, *, backend: str | None, num_threads: int | None) -> None:
     """Return when ``content`` may be opened in-process; raise ArtifactError (or the backend's UsageError /
-    BackendError) when it may not. ``verified``: its sha256 matched the one edgekit recorded for it."""
+    BackendError) when it may not (see the module docstring)."""
     cls, _module = backend_class(fmt, backend)
-    checked = check_structure(fmt, content, path)
-    if verified and (checked or fmt is Format.ONNX):  # see the module docstring on ONNX
-        return
+    check_structure(fmt, content, path)
     # an ONNX model whose weights live in external data files: its bytes alone do not name what was probed
-    key = None if _EXTERNAL_DATA in content else _verdict_key(content, cls.name, cls.version(), num_threads)
+    key = None if _EXTERNAL_DATA in content else _verdict_key(content, cls.name, cls.version())
     if key is not None and _has_verdict(key):
         return
     probe(fmt, content, path, cls.module, num_threads)
@@ -104,8 +100,8 @@ def verdict_dir() -> Path:
     return Path(base) / "edgekit" / VERDICTS
 
 
-def _verdict_key(content: bytes, backend: str, version: str | None, num_threads: int | None) -> str:
-    facts = f"{hashlib.sha256(content).hexdigest()}|{backend}|{version}|{num_threads}"
+def _verdict_key(content: bytes, backend: str, version: str | None) -> str:
+    facts = f"{hashlib.sha256(content).hexdigest()}|{backend}|{version}"
     return hashlib.sha256(facts.encode()).hexdigest()
 
 

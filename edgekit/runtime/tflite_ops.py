@@ -37,6 +37,7 @@ class Rule:
     check: Callable[[OpView], None]
     options: str | None = None  # the options table the kernel reads
     required: bool = False  # True where the kernel's defaults for absent options are unusable (stride 0)
+    optional: tuple[int, ...] = ()  # the inputs that may be -1 (absent); a kernel dereferences any other
 
 
 # (input, filter, output) dtypes the conv-like kernels implement: float, hybrid, int8, uint8, int16x8
@@ -187,14 +188,46 @@ def _pack(op: OpView) -> None:
         op.fail(f"values_count {count} and axis {axis} do not fit {len(op.inputs)} inputs of rank {rank}")
 
 
+def _split(op: OpView) -> None:
+    """SPLIT(axis, value): every output has the value's dtype, as many as the options say."""
+    axis, value = op.input(0), op.input(1)
+    need_types(op, axis, INDICES, "axis")
+    need_types(op, value, VALUES, "value")
+    for k in range(len(op.outputs)):
+        if op.output(k).dtype != value.dtype:
+            op.fail(f"output {k} is {op.output(k).dtype}, its value is {value.dtype}")
+    if op.option("NumSplits", 0) != len(op.outputs):
+        op.fail(f"num_splits {op.option('NumSplits', 0)} for {len(op.outputs)} outputs")
+
+
+_MATMUL_TYPES = {
+    ("FLOAT32", "FLOAT32", "FLOAT32"),
+    ("FLOAT32", "INT8", "FLOAT32"),  # hybrid
+    ("INT8", "INT8", "INT8"),
+    ("INT8", "INT8", "INT32"),
+    ("INT16", "INT16", "INT16"),
+}
+
+
+def _batch_matmul(op: OpView) -> None:
+    x, y, out = op.input(0), op.input(1), op.output()
+    if (x.dtype, y.dtype, out.dtype) not in _MATMUL_TYPES:
+        op.fail(f"dtypes {x.dtype}, {y.dtype} -> {out.dtype} are not a combination its kernel has")
+    for t, what in ((x, "input 0"), (y, "input 1"), (out, "output")):
+        need_quantized(op, t, what)
+        if t.shape and not 2 <= len(t.shape) <= 5:
+            op.fail(f"its {what} has shape {list(t.shape)}, expected rank 2 to 5")
+
+
 ANY = -1
 _REDUCERS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN")
 _UNARY = Rule((1, 1), (1, 1), _unary)
 _BINARY = Rule((2, 2), (1, 1), _binary)
 RULES: dict[str, Rule] = {
-    "CONV_2D": Rule((2, 3), (1, 1), _conv, "Conv2DOptions", True),
-    "DEPTHWISE_CONV_2D": Rule((2, 3), (1, 1), _conv, "DepthwiseConv2DOptions", True),
-    "FULLY_CONNECTED": Rule((2, 3), (1, 2), _conv, "FullyConnectedOptions"),
+    "CONV_2D": Rule((2, 3), (1, 1), _conv, "Conv2DOptions", True, (2,)),
+    "DEPTHWISE_CONV_2D": Rule((2, 3), (1, 1), _conv, "DepthwiseConv2DOptions", True, (2,)),
+    "FULLY_CONNECTED": Rule((2, 3), (1, 2), _conv, "FullyConnectedOptions", optional=(2,)),
+    "BATCH_MATMUL": Rule((2, 2), (1, 1), _batch_matmul, "BatchMatMulOptions"),
     "MAX_POOL_2D": Rule((1, 1), (1, 1), _pool, "Pool2DOptions", True),
     "AVERAGE_POOL_2D": Rule((1, 1), (1, 1), _pool, "Pool2DOptions", True),
     "L2_POOL_2D": Rule((1, 1), (1, 1), _pool, "Pool2DOptions", True),
@@ -221,6 +254,7 @@ RULES: dict[str, Rule] = {
     "STRIDED_SLICE": Rule((4, 4), (1, 1), _strided_slice, "StridedSliceOptions"),
     "SHAPE": Rule((1, 1), (1, 1), _shape, "ShapeOptions"),
     "PACK": Rule((1, ANY), (1, 1), _pack, "PackOptions", True),
+    "SPLIT": Rule((2, 2), (1, ANY), _split, "SplitOptions", True),
 }
 
 
@@ -229,10 +263,11 @@ def check_operator(op: OpView, n_subgraphs: int) -> set[int]:
     rule = RULES.get(op.code)
     check_options(op, rule.options if rule else None, rule.required if rule else False)
     if rule is not None:
-        (lo_in, hi_in), (lo_out, hi_out) = rule.inputs, rule.outputs
-        if not lo_in <= len(op.inputs) <= (hi_in if hi_in != ANY else len(op.inputs)):
-            op.fail(f"it has {len(op.inputs)} inputs, expected {lo_in}..{'' if hi_in == ANY else hi_in}")
-        if not lo_out <= len(op.outputs) <= hi_out:
-            op.fail(f"it has {len(op.outputs)} outputs, expected {lo_out}..{hi_out}")
+        for what, have, (lo, hi) in (("inputs", op.inputs, rule.inputs), ("outputs", op.outputs, rule.outputs)):
+            if not lo <= len(have) <= (len(have) if hi == ANY else hi):
+                op.fail(f"it has {len(have)} {what}, expected {lo}..{'' if hi == ANY else hi}")
+        absent = [k for k, i in enumerate(op.inputs) if i < 0 and k not in rule.optional]
+        if absent:
+            op.fail(f"its input {absent[0]} is absent (-1), which its kernel does not allow")
         rule.check(op)
     return subgraph_calls(op, n_subgraphs)
