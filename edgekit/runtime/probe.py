@@ -10,10 +10,11 @@ edgekit, no TensorFlow) with the model bytes on stdin, and turns whatever happen
     x.tflite: the interpreter failed while allocating tensors: Node number 3 (RESHAPE) failed to prepare.
     x.onnx is not a valid ONNX model: [ShapeInferenceError] ...
 
-It costs one Python start plus the interpreter's import and a load and two calls on zeros: 63-69 ms for
-edgekit's TFLite artifacts and 0.56 s for ONNX ones (most of it importing ``onnx`` for the checker) on the
-dev machine (benchmarks/load_time.py); :mod:`edgekit.runtime.safety` decides when it is needed.
-``EDGEKIT_PROBE_TIMEOUT`` (seconds, default 60) bounds it, for large models on slow devices.
+It costs one Python start plus the interpreter's import and a load and two calls on zeros: 63-74 ms for
+edgekit's TFLite artifacts, 0.56 s for ONNX ones (most of it importing ``onnx`` for the checker; 85 ms
+where only onnxruntime is installed, as on a device) on the dev machine (benchmarks/load_time.py).
+:mod:`edgekit.runtime.safety` decides when it is needed. ``EDGEKIT_PROBE_TIMEOUT`` (seconds, default 60)
+bounds it, for large models on slow devices.
 """
 
 from __future__ import annotations

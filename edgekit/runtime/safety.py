@@ -24,7 +24,7 @@ record its hash too (the seal is a checksum, not a signature). Of 5,000 fuzzed .
 structural check as it then stood and still killed LiteRT (rules for SPLIT, BATCH_MATMUL and absent inputs
 followed); a resealed file of that kind would crash the process if a matching hash let it skip the probe.
 The cost of asking for a verdict instead is one probe per file per machine: about 65 ms for TFLite and
-0.56 s for ONNX here (0.5 s of it importing ``onnx`` for the checker, which devices usually do not have),
+0.56 s for ONNX here (85 ms without the ``onnx`` package, which devices usually do not have),
 and the lookup is one sha256 (under 1 ms per MB) and a stat. Convert loads every artifact it writes, so
 on the machine that converted, bench and predict find the verdict already there. There is no switch to turn
 the probe off: a trusted deployment pays it once per file.
