@@ -98,3 +98,9 @@ def cnn_artifacts(cnn_run, tmp_path_factory: pytest.TempPathFactory):
 
     options = ConvertOptions(out_dir=tmp_path_factory.mktemp("cnn-artifacts"), parity_samples=300)
     return {r.name: r for r in convert_all(cnn_run.run_dir, expand(["all"], ["all"]), options)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _probe_verdicts_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """edgekit.runtime.safety records probe verdicts under EDGEKIT_CACHE_DIR: the session's, not the user's."""
+    os.environ["EDGEKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("edgekit-cache"))

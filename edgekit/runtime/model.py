@@ -31,6 +31,7 @@ from edgekit.runtime.opening import check_threads, open_file
 from edgekit.runtime.pixels import PixelMapper
 from edgekit.runtime.prediction import Prediction
 from edgekit.runtime.quantization import dequantize, quantize, to_tensor_dtype
+from edgekit.runtime.safety import admit
 
 __all__ = ["MAX_CHUNK", "TFLITE_BACKENDS", "Model", "Prediction", "dequantize", "load", "quantize", "softmax"]
 
@@ -57,6 +58,7 @@ class Model:
         self.metadata, self.metadata_source = opened.metadata, opened.metadata_source
         self.notes: tuple[str, ...] = opened.notes  # what was noticed and set aside (a damaged sidecar)
         self.num_threads = num_threads
+        admit(self.format, opened.content, self.path, backend=backend, num_threads=num_threads)
         self.session = open_session(self.format, opened.content, self.path, backend, num_threads)
         self.backend, self.backend_version = self.session.name, self.session.version()
         self.contract, self.contract_source = artifact_contract(
