@@ -33,7 +33,7 @@ from edgekit.cli.options import (
     ThresholdsFile,
 )
 from edgekit.console import RichReporter, out, print_bench
-from edgekit.data import DatasetName
+from edgekit.dataset_names import DatasetName
 from edgekit.models import MODELS
 
 

@@ -10,7 +10,7 @@ import typer
 from edgekit.cli.app import DEFAULT_RUNS, app, handles_errors
 from edgekit.cli.options import DataDirOption, OfflineOption
 from edgekit.console import RichReporter, print_train_result
-from edgekit.data import DatasetName
+from edgekit.dataset_names import DatasetName
 from edgekit.models import MODELS, ModelName
 
 DENSE = ModelName("dense")

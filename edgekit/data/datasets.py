@@ -18,7 +18,6 @@ import os
 import socket
 import urllib.parse
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +28,9 @@ from edgekit.data.conform import conform_images, conform_labels
 from edgekit.data.idx import read_idx
 from edgekit.data.sample import IMAGE_SHAPE, sample_dataset
 from edgekit.data.splits import Dataset, Split
+from edgekit.dataset_names import DatasetName
 from edgekit.errors import DataError
 from edgekit.progress import Reporter, SilentReporter
-
-
-class DatasetName(str, Enum):
-    """Datasets edgekit knows."""
-
-    MNIST = "mnist"
-    FASHION_MNIST = "fashion-mnist"
 
 
 @dataclass(frozen=True)

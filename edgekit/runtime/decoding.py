@@ -1,7 +1,8 @@
 """Reading many files: in this process, or in worker processes for big folders of pictures.
 
 Decoding a small PNG is mostly Python (Pillow's header parsing), which holds the GIL, so threads do not help;
-worker processes do. Workers are forked when the decoder is opened, before any interpreter exists in this
+worker processes do (this process reading a share of the chunks too was measured slower: inference waits
+while it decodes). Workers are forked when the decoder is opened, before any interpreter exists in this
 process (a fork with an interpreter's threads running could deadlock the child), and they only ever read
 files with Pillow and numpy. Folders of fewer than ``PARALLEL_FILES`` files, one-core machines and systems
 without fork (macOS, Windows) read in this process: starting workers would cost more than it saves.

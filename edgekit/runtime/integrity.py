@@ -9,9 +9,9 @@
   preprocessing offset breaks it. (It is a checksum, not a signature: whoever can write the file can reseal
   it. It catches damage and edits, not an attacker.)
 
-A file with neither (made by another tool, or by an edgekit older than the seal) is unverified: it loads,
-and ``runtime.safety`` treats it as a file of unknown origin. ``verify=False`` (``--no-verify``) skips the
-checks.
+A file with neither (made by another tool, or by an edgekit older than the seal) is unverified: it loads.
+Whether any file may be opened in-process at all is ``runtime.safety``'s question, hashes or not (a resealed
+hostile file has a matching seal). ``verify=False`` (``--no-verify``) skips these checks.
 """
 
 from __future__ import annotations
