@@ -6,10 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
+from tests.cli_checks import no_bug
 
 runner = CliRunner()
 QUICK = ["--batch-sizes", "1", "--min-time", "0.01", "--no-plots"]
@@ -64,7 +66,8 @@ def test_a_folder_of_foreign_artifacts(cnn_run, tmp_path: Path) -> None:  # type
     report, markdown = _report(folder / "bench")
     assert [r["name"] for r in report["artifacts"]] == ["mnist_nchw_b10", "mnist_softmax"]  # file stems, sorted
     assert report["reference"]["name"] == "mnist_nchw_b10" and report["artifacts"][1]["mode"] == "none"
-    assert report["artifacts"][1]["drift"]["agreement"] >= 0.99  # the same weights, NCHW behind a transpose
+    drift = report["artifacts"][1]["drift"]  # the same weights, NCHW behind a transpose, logits vs softmax:
+    assert drift["agreement"] == 1.0 and drift["max_abs_prob_diff"] < 1e-5  # compared as probabilities, both
     assert "figures are optimistic" in markdown  # the offline sample: MNIST training images
 
 
@@ -99,7 +102,7 @@ def test_forms_that_make_no_sense(args, code, message, hint, dense_run, dense_ar
     names = {"MODEL": str(model), "TFLITE": str(dense_artifacts["tflite-int8"].artifact), "NOWHERE": "nowhere"}
     result = runner.invoke(app, ["bench", *(names[a] for a in args), *QUICK])
     assert result.exit_code == code, result.output
-    assert message in result.stderr and hint in result.stderr and "Traceback" not in result.output
+    assert message in result.stderr and hint in result.stderr and no_bug(result)
 
 
 def test_artifacts_alone_never_import_tensorflow(dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -109,3 +112,42 @@ def test_artifacts_alone_never_import_tensorflow(dense_artifacts, tmp_path: Path
     [outcome], heavy = run_cli([["bench", *paths, "--out", str(tmp_path), "--batch-sizes", "1", "--min-time", "0.01"]])
     assert outcome.code == 0, outcome.stderr
     assert (tmp_path / "report.json").is_file() and "tensorflow" not in heavy and "keras" not in heavy
+
+
+def test_gates_on_artifacts_alone_check_the_artifacts_not_the_reference(dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The reference row's drift against itself is no comparison: alone, a drift threshold has nothing to check."""
+    lone = [str(dense_artifacts["tflite-float32"].artifact)]
+    result = runner.invoke(app, ["bench", *lone, "--out", str(tmp_path / "a"), "--max-accuracy-drop", "0", *QUICK])
+    assert result.exit_code == 2 and "threshold max_accuracy_drop compared nothing" in result.stderr, result.output
+    pair = [*lone, str(dense_artifacts["tflite-int8"].artifact)]
+    result = runner.invoke(app, ["bench", *pair, "--out", str(tmp_path / "b"), "--min-agreement", "0.5", *QUICK])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "b" / "report.json").read_text())["gate"]["comparisons"] == {"min_agreement": 1}
+
+
+def _matmul_onnx(path: Path, classes: int, nan: bool = False) -> Path:
+    """A (N, 28, 28) -> (N, classes) ONNX classifier written by hand; ``nan``: log of a negative, NaN always."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.full((784, classes), 0.01, np.float32), "w")
+    nodes = [helper.make_node("Flatten", ["x"], ["f"]), helper.make_node("MatMul", ["f", "w"], ["s" if nan else "y"])]
+    if nan:
+        nodes += [helper.make_node("Abs", ["s"], ["a"]), helper.make_node("Neg", ["a"], ["n"])]
+        nodes += [helper.make_node("Sub", ["n", "one"], ["m"]), helper.make_node("Log", ["m"], ["y"])]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 28, 28])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, classes])]
+    extra = [numpy_helper.from_array(np.array(1.0, np.float32), "one")] if nan else []
+    graph = helper.make_graph(nodes, path.stem, inputs, outputs, initializer=[weights, *extra])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_an_artifact_of_another_classifier_or_with_nan_scores_is_refused(dense_artifacts, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reference = str(dense_artifacts["tflite-float32"].artifact)
+    five, nan = _matmul_onnx(tmp_path / "five.onnx", 5), _matmul_onnx(tmp_path / "nan.onnx", 10, nan=True)
+    other = runner.invoke(app, ["bench", reference, str(five), "--out", str(tmp_path / "o"), *QUICK])
+    assert other.exit_code == 1 and "five.onnx has 5 classes and the reference 10" in other.stderr, other.output
+    broken = runner.invoke(app, ["bench", reference, str(nan), "--out", str(tmp_path / "n"), *QUICK])
+    assert broken.exit_code == 1 and "nan.onnx returned NaN or infinite scores for" in broken.stderr, broken.output
+    assert no_bug(other) and no_bug(broken)

@@ -182,7 +182,7 @@ def test_a_bench_report_with_a_drift_breach_points_at_explain() -> None:
     drift = Breach("tflite-int8", "max_accuracy_drop", 1.2, 0.5, "tflite-int8: accuracy drop 1.20 points > 0.5")
     slow = Breach("tflite-int8", "max_latency_ms", 2.0, 1.0, "tflite-int8: p90 2.0 ms > 1.0 ms")
     drifted = render_markdown(replace(report, gate=GateResult({"max_accuracy_drop": 0.5}, None, (drift,))))
-    assert "- which layer drifts: `edgekit explain /tmp/old/run tflite-int8`" in drifted
+    assert "- which layer drifts: `edgekit explain /tmp/old/run /tmp/old/run/artifacts/tflite-int8.tflite`" in drifted
     slower = render_markdown(replace(report, gate=GateResult({"max_latency_ms": 1.0}, None, (slow,))))
     assert "edgekit explain" not in slower  # latency is not a layer's fault
 

@@ -24,6 +24,8 @@ from edgekit.benchmarks.env import rss_mb
 from edgekit.benchmarks.latency import LatencyStats, TimingPolicy, summarize, time_calls
 from edgekit.benchmarks.measure import EvaluationSet
 from edgekit.benchmarks.results import ArtifactResult
+from edgekit.contract import OutputKind
+from edgekit.errors import ArtifactError
 from edgekit.formats import Quantization
 from edgekit.layout import artifact_name
 
@@ -67,6 +69,7 @@ def measure_artifact(
     started = time.perf_counter()
     prediction = model.predict(evaluation.images)  # the whole split, raw in, as a user would call it
     eval_seconds = time.perf_counter() - started
+    _check_comparable(path, model, prediction, evaluation)
     latency = _artifact_latency(model, config, evaluation)
     smallest = config.smallest_batch
     raw_best = _raw_invoke_best_ms(path, model, config.threads, evaluation.batch(smallest), config.policy)
@@ -82,12 +85,14 @@ def measure_artifact(
         load_ms=round(load_ms, 3),
         eval_seconds=round(eval_seconds, 4),
         latency=latency,
+        # both sides as probabilities, each read from its own output kind: a softmax artifact of a logits model
+        # (or the other way round) is compared as it is meant, never softmaxed twice
         drift=drift(
-            evaluation.reference_outputs,
-            prediction.outputs,
+            evaluation.reference_probabilities,
+            prediction.probabilities,
             evaluation.labels,
             classes=len(model.class_names),
-            output_kind=evaluation.contract.output_kind,
+            output_kind=OutputKind.PROBABILITIES,
         ),
         rss_after_load_mb=after,
         rss_delta_load_mb=round(after - before, 1) if after is not None and before is not None else None,
@@ -96,6 +101,22 @@ def measure_artifact(
         stale=stale_reason(model, reference_sha256),
     )
     return ArtifactMeasurement(result, prediction.labels)
+
+
+def _check_comparable(path: Path, model: Any, prediction: Any, evaluation: EvaluationSet) -> None:
+    """An artifact can be compared with the reference: as many classes, and finite scores on every image."""
+    classes, expected = len(model.class_names), evaluation.contract.num_classes
+    if classes != expected:
+        raise ArtifactError(
+            f"{path.name} has {classes} classes and the reference {expected}: they are not the same classifier",
+            "bench artifacts of one model together",
+        )
+    bad = int((~np.isfinite(prediction.outputs).all(axis=1)).sum())
+    if bad:
+        raise ArtifactError(
+            f"{path.name} returned NaN or infinite scores for {bad} of {len(prediction.outputs)} images",
+            "the file may be damaged (compare its sha256 with its sidecar) or the contract may not fit it",
+        )
 
 
 def _calls(model: Any, batch: np.ndarray) -> tuple[Any, int]:

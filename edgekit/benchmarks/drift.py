@@ -89,7 +89,8 @@ def mean_kl_divergence(reference_probs: np.ndarray, artifact_probs: np.ndarray) 
     """Mean over images of KL(reference || artifact), in nats."""
     p = np.clip(reference_probs, EPS, 1.0)
     q = np.clip(artifact_probs, EPS, 1.0)
-    return float(np.mean(np.sum(p * (np.log(p) - np.log(q)), axis=1)))
+    # KL is never negative; rounding of two nearly equal distributions can make the sum -1e-9
+    return max(0.0, float(np.mean(np.sum(p * (np.log(p) - np.log(q)), axis=1))))
 
 
 def drift(

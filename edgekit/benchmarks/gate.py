@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+# re-exported: the gate's limits live in thresholds.py, its results in gate_result.py; callers import them here too
+from edgekit.benchmarks.gate_result import BaselineInfo, Breach, GateResult
 from edgekit.benchmarks.latency import smallest_batch
-
-# re-exported: the gate's limits live in thresholds.py, callers import them from here too
 from edgekit.benchmarks.thresholds import Thresholds, load_thresholds, merge
 from edgekit.errors import GateError, UsageError
 
@@ -35,87 +35,6 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Breach:
-    """One threshold an artifact did not meet."""
-
-    artifact: str
-    check: str  # the Thresholds field, e.g. max_accuracy_drop
-    value: float
-    limit: float
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> Breach:
-        return Breach(
-            artifact=str(data["artifact"]),
-            check=str(data["check"]),
-            value=float(data["value"]),
-            limit=float(data["limit"]),
-            message=str(data["message"]),
-        )
-
-
-@dataclass(frozen=True)
-class BaselineInfo:
-    """Where the baseline came from and whether its latencies are comparable with this machine's."""
-
-    path: str | None
-    created_at: str | None
-    same_machine: bool
-    note: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> BaselineInfo:
-        return BaselineInfo(
-            path=data["path"], created_at=data["created_at"], same_machine=bool(data["same_machine"]), note=data["note"]
-        )
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """The thresholds that were set, the baseline compared with, every breach, and how much was compared."""
-
-    thresholds: dict[str, float]
-    baseline: BaselineInfo | None
-    breaches: tuple[Breach, ...]
-    comparisons: dict[str, int] | None = None  # per threshold, the artifacts it was checked on; None: not recorded
-
-    @property
-    def passed(self) -> bool:
-        return not self.breaches
-
-    def for_artifact(self, name: str) -> tuple[Breach, ...]:
-        return tuple(b for b in self.breaches if b.artifact == name)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "thresholds": dict(self.thresholds),
-            "baseline": self.baseline.to_dict() if self.baseline else None,
-            "breaches": [b.to_dict() for b in self.breaches],
-            "passed": self.passed,
-        }
-        if self.comparisons is not None:  # absent in reports written before it was counted
-            data["comparisons"] = dict(self.comparisons)
-        return data
-
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> GateResult:
-        baseline, comparisons = data["baseline"], data.get("comparisons")
-        return GateResult(
-            thresholds={str(k): float(v) for k, v in data["thresholds"].items()},
-            baseline=BaselineInfo.from_dict(baseline) if baseline else None,
-            breaches=tuple(Breach.from_dict(b) for b in data["breaches"]),
-            comparisons=None if comparisons is None else {str(k): int(v) for k, v in comparisons.items()},
-        )
-
-
-@dataclass(frozen=True)
 class Evaluation:
     """Every breach, and per threshold how many artifacts it was checked on."""
 
@@ -127,7 +46,9 @@ def gate(
     report: BenchReport, thresholds: Thresholds, baseline: BenchReport | None = None, baseline_path: Path | None = None
 ) -> GateResult:
     """The gate over a report's rows: every breach, the comparison counts, and where the baseline came from."""
-    checked = compare(report.artifacts, thresholds, baseline.artifacts if baseline else ())
+    # without a Keras model the reference is one of the rows: its drift against itself checks nothing
+    itself = None if report.reference.is_keras else report.reference.name
+    checked = compare(report.artifacts, thresholds, baseline.artifacts if baseline else (), reference_row=itself)
     summary = baseline_summary(report.environment, baseline, baseline_path)
     counted = checked.comparisons if thresholds.active() else None  # no threshold: nothing to count, as before
     return GateResult(thresholds.active(), summary, checked.breaches, counted)
@@ -141,14 +62,18 @@ def evaluate(
 
 
 def compare(
-    artifacts: Sequence[ArtifactResult], thresholds: Thresholds, baseline: Sequence[ArtifactResult] = ()
+    artifacts: Sequence[ArtifactResult],
+    thresholds: Thresholds,
+    baseline: Sequence[ArtifactResult] = (),
+    reference_row: str | None = None,
 ) -> Evaluation:
-    """Check every row; a threshold that could be checked on no artifact is a UsageError, never a pass."""
+    """Check every row (the ``reference_row``, drift is measured against, for latency only); a threshold that
+    could be checked on no artifact is a UsageError, never a pass."""
     old_rows = {r.name: r for r in baseline}
     counts = dict.fromkeys(thresholds.active(), 0)
     breaches: list[Breach] = []
     for row in artifacts:
-        breaches += _against_reference(row, thresholds, counts)
+        breaches += _against_reference(row, thresholds, counts, drift=row.name != reference_row)
         old = old_rows.get(row.name)
         if old is not None:
             breaches += _against_baseline(row, old, thresholds, counts)
@@ -190,9 +115,29 @@ def _finite(*values: float | None) -> bool:
     return all(v is not None and math.isfinite(v) for v in values)
 
 
-def _against_reference(row: ArtifactResult, thresholds: Thresholds, counts: dict[str, int]) -> list[Breach]:
+def _against_reference(
+    row: ArtifactResult, thresholds: Thresholds, counts: dict[str, int], drift: bool = True
+) -> list[Breach]:
+    name, small = row.name, smallest_batch(row.latency)
+    found = _drift_breaches(row, thresholds, counts) if drift else []
+    if thresholds.max_latency_ms is not None and small and _finite(small.p90_ms):
+        counts["max_latency_ms"] += 1
+        if small.p90_ms > thresholds.max_latency_ms:
+            found.append(
+                Breach(
+                    name,
+                    "max_latency_ms",
+                    small.p90_ms,
+                    thresholds.max_latency_ms,
+                    f"{name}: p90 {small.p90_ms:.4f} ms at batch {small.batch_size} > {thresholds.max_latency_ms} ms",
+                )
+            )
+    return found
+
+
+def _drift_breaches(row: ArtifactResult, thresholds: Thresholds, counts: dict[str, int]) -> list[Breach]:
     found = []
-    name, drift, small = row.name, row.drift, smallest_batch(row.latency)
+    name, drift = row.name, row.drift
     drop = -drift.accuracy_delta_points
     if thresholds.max_accuracy_drop is not None and _finite(drop):
         counts["max_accuracy_drop"] += 1
@@ -216,18 +161,6 @@ def _against_reference(row: ArtifactResult, thresholds: Thresholds, counts: dict
                     drift.agreement,
                     thresholds.min_agreement,
                     f"{name}: top-1 agreement {drift.agreement:.4f} < {thresholds.min_agreement}",
-                )
-            )
-    if thresholds.max_latency_ms is not None and small and _finite(small.p90_ms):
-        counts["max_latency_ms"] += 1
-        if small.p90_ms > thresholds.max_latency_ms:
-            found.append(
-                Breach(
-                    name,
-                    "max_latency_ms",
-                    small.p90_ms,
-                    thresholds.max_latency_ms,
-                    f"{name}: p90 {small.p90_ms:.4f} ms at batch {small.batch_size} > {thresholds.max_latency_ms} ms",
                 )
             )
     return found

@@ -49,6 +49,11 @@ class EvaluationSet:
     def reference_predicted(self) -> np.ndarray:
         return self.reference_outputs.argmax(1)
 
+    @property
+    def reference_probabilities(self) -> np.ndarray:
+        """The reference's class probabilities, read from its own output kind (softmax of logits only)."""
+        return self.contract.probabilities(self.reference_outputs)
+
     def batch(self, size: int) -> np.ndarray:
         """The first ``size`` images, repeated when the split is smaller."""
         return self.images[np.arange(size) % len(self.images)]

@@ -177,7 +177,11 @@ def _gate_section(report: BenchReport) -> list[str]:
         )
     lines.append("")
     drifted = sorted({b.artifact for b in gate.breaches if "accuracy" in b.check or "agreement" in b.check})
-    explain = [f"- which layer drifts: `edgekit explain {report.run_dir} {' '.join(drifted)}`"] if drifted else []
+    files = [r.file for r in report.artifacts if r.name in drifted]
+    # explain compares with the Keras model: without one (artifacts alone) there is nothing it could run
+    explain = [f"- which layer drifts: `edgekit explain {report.run_dir} {' '.join(files)}`"] if files else []
+    if not report.reference.is_keras:
+        explain = []
     return lines + ([f"- ❌ {b.message}" for b in gate.breaches] or ["✅ all thresholds met."]) + explain
 
 

@@ -41,10 +41,19 @@ class BenchTarget:
 
 
 def _artifact_files(folder: Path) -> list[Path]:
-    """The .tflite / .onnx files of a folder: edgekit's names in format-table order, then the others by name."""
+    """The .tflite / .onnx files of a folder: edgekit's names in format-table order, then the others by name
+    (hidden files, such as a killed convert's .NAME.partial.tflite, are not artifacts)."""
     ours = [folder / n for n in all_artifact_file_names() if (folder / n).is_file()]
     suffixes = tuple(spec.suffix for spec in FORMATS.values())
-    others = sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file() and p not in ours)
+    try:
+        listed = list(folder.iterdir())
+    except OSError as exc:
+        raise ArtifactError(f"cannot list the folder {folder}: {exc.strerror or exc}") from None
+    others = sorted(
+        p
+        for p in listed
+        if p.suffix.lower() in suffixes and not p.name.startswith(".") and p.is_file() and p not in ours
+    )
     return ours + others
 
 

@@ -121,8 +121,11 @@ ThresholdsFile = Annotated[
         "--thresholds", help=GATE_HELP + "a TOML file with any of the threshold keys (top level or [gate]); flags win."
     ),
 ]
-MaxAccuracyDrop = Annotated[float | None, typer.Option(help=GATE_HELP + "points an artifact may fall below Keras.")]
-MinAgreement = Annotated[float | None, typer.Option(help=GATE_HELP + "top-1 agreement with Keras, 0..1.")]
+MaxAccuracyDrop = Annotated[
+    float | None,
+    typer.Option(help=GATE_HELP + "points an artifact may fall below the reference (Keras, or a float32 one)."),
+]
+MinAgreement = Annotated[float | None, typer.Option(help=GATE_HELP + "top-1 agreement with the reference, 0..1.")]
 MaxLatency = Annotated[float | None, typer.Option("--max-latency-ms", help=GATE_HELP + "p90 at the smallest batch.")]
 MinTime = Annotated[float, typer.Option(help="Seconds of timed runs per artifact and batch size (at least 100 runs).")]
 Threads = Annotated[int, typer.Option(help="Interpreter threads (and TensorFlow's, when it is not yet running).")]

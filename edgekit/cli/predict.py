@@ -20,7 +20,7 @@ from edgekit.cli.options import (
     ScaleOption,
     StdOption,
 )
-from edgekit.console import print_contract, print_json_rows, print_prediction_rows
+from edgekit.console_predict import print_contract, print_json_rows, print_prediction_rows
 
 
 @app.command()
@@ -59,8 +59,9 @@ def predict(
     """
     from edgekit.runtime import load
     from edgekit.runtime.decoding import Decoder
-    from edgekit.runtime.predict_files import predict_files
+    from edgekit.runtime.predict_files import check_top_k, predict_files
 
+    check_top_k(top_k)
     declared = opts.declared(
         contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names, layout=layout
     )

@@ -143,7 +143,11 @@ def declare(flags: ContractFlags = ContractFlags(), contract_file: Path | None =
 
 
 def _layout_name(text: str) -> str:
-    return {"nhwc": "channels_last", "nchw": "channels_first"}.get(text.lower(), text.lower())
+    names = {"nhwc": "channels_last", "nchw": "channels_first"}
+    name = names.get(text.lower(), text.lower())
+    if name not in names.values():
+        raise UsageError(f"--layout takes nhwc or nchw, got {text!r}")
+    return name
 
 
 def _read_contract_file(path: Path) -> DeclaredContract:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import zlib
 from pathlib import Path
 from typing import IO, NoReturn
 
@@ -41,7 +42,7 @@ def read_idx(path: str | Path) -> np.ndarray:
             if not gzipped and size - header != expected:  # refused before anything is read
                 _size_mismatch(path, dims, f"{size - header}", expected)
             data = stream.read(expected + 1)  # one byte more than promised: trailing data is an error too
-    except (OSError, EOFError) as exc:  # BadGzipFile is an OSError; a cut-off gzip stream is an EOFError
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile: OSError; cut off: EOFError; damaged: zlib.error
         raise DataError(f"cannot read IDX file {path}: {exc}") from exc
     if len(data) != expected:
         _size_mismatch(path, dims, f"more than {expected}" if len(data) > expected else f"{len(data)}", expected)

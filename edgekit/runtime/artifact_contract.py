@@ -36,7 +36,10 @@ def artifact_contract(
             return _declared_over(*legacy, declared, shown=(True, True))
     except ModelError as exc:
         raise ArtifactError(f"{session.path}: {source} metadata: {exc.message}", exc.hint) from None
-    contract, pre_shown, kind_shown = inferred_contract(session.input, session.output, facts, declared.layout)
+    try:
+        contract, pre_shown, kind_shown = inferred_contract(session.input, session.output, facts, declared.layout)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{session.path}: {exc.message}", exc.hint) from None
     return _declared_over(contract, FOREIGN, declared, shown=(pre_shown, kind_shown))
 
 

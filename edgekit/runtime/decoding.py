@@ -129,9 +129,13 @@ class Decoder:
             return
         listed = list(entries)
         chunks = [listed[i : i + CHUNK] for i in range(0, len(listed), CHUNK)]
+        pool, ahead = self._pool, 4 * self.workers  # chunks decoded ahead: bounds memory for big pictures
+        pending = {i: pool.submit(_read_chunk, chunks[i], contract) for i in range(min(ahead, len(chunks)))}
         try:
-            for chunk in self._pool.map(_read_chunk, chunks, [contract] * len(chunks)):
-                yield from chunk.unpacked()
+            for i in range(len(chunks)):
+                if i + ahead < len(chunks):
+                    pending[i + ahead] = pool.submit(_read_chunk, chunks[i + ahead], contract)
+                yield from pending.pop(i).result().unpacked()
         except BrokenProcessPool as exc:
             raise ArtifactError(
                 "a picture crashed the process decoding it", "find it by predicting the folder in parts"

@@ -90,7 +90,7 @@ def inferred_contract(
 ) -> tuple[Contract, bool, bool]:
     """(contract, preprocessing shown by the file, output kind shown by the file) for an unlabelled artifact."""
     classes = outputs.shape[-1] if len(outputs.shape) >= 1 else -1
-    if len(outputs.shape) not in (1, 2) or classes < 1:
+    if len(outputs.shape) != 2 or classes < 1:
         raise ArtifactError(
             f"the output tensor's shape {outputs.shape} is not one score per class",
             "a classifier returns (N, classes)",

@@ -13,6 +13,8 @@ against the file's size. A file that cannot be used is one :class:`ArtifactError
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,31 +49,38 @@ class LoadedImages:
 
 
 def _is_idx(path: str) -> bool:
+    """IDX files by their conventional names (train-images-idx3-ubyte.gz, x.idx); a picture never is one."""
     name = os.path.basename(path).lower()
-    return "idx" in name or name.endswith("-ubyte") or name.endswith("-ubyte.gz")
+    if os.path.splitext(name)[1] in PICTURE_SUFFIXES + ARRAY_SUFFIXES:
+        return False
+    return name.endswith(("-ubyte", "-ubyte.gz", ".idx", ".idx.gz")) or "-idx" in name
 
 
-def _picture(img: Any, path: str, contract: Contract | None) -> tuple[np.ndarray, tuple[str, ...]]:
+def _decoded(img: Any, contract: Contract | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Pillow's part: the picture's pixels, grayscale for an MNIST-like model (alpha onto white), else resized
+    to the contract's size and channels. Every error Pillow raises on a damaged file happens in here."""
     if img.mode == "L" and img.size == (28, 28) and not getattr(img, "is_animated", False) and _mnist_like(contract):
-        # the common case, kept short (a folder of MNIST-like PNGs): a 28x28 grayscale picture
-        digit = mnist_style(np.asarray(img))
-        return digit.image[None], ("blank: no ink found",) if digit.blank else ()
-    notes: tuple[str, ...] = ()
+        return np.asarray(img), ()  # the common case, kept short: a folder of MNIST-like PNGs
     frames = getattr(img, "n_frames", 1)
-    if frames > 1:
-        notes = (f"{frames} frames: the first one is used",)
+    notes = (f"{frames} frames: the first one is used",) if frames > 1 else ()
     img.load()
     if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     if _mnist_like(contract):
-        digit = mnist_style(np.asarray(img if img.mode == "L" else img.convert("L")))
-        return digit.image[None], notes + (("blank: no ink found",) if digit.blank else ())
+        return np.asarray(img if img.mode == "L" else img.convert("L")), notes
     h, w = contract.image_size  # type: ignore[union-attr,misc]
     img = img.convert("L" if contract.channels == 1 else "RGB")  # type: ignore[union-attr]
     if img.size != (w, h):
         img = img.resize((w, h), Image.Resampling.LANCZOS)
-    return np.asarray(img, dtype=np.uint8)[None], notes
+    return np.asarray(img, dtype=np.uint8), notes
+
+
+# what Pillow raises on damaged files: broken headers (SyntaxError for a truncated PNG IHDR), cut-off data
+# (OSError, EOFError), bad compressed streams (zlib.error), inconsistent tables (IndexError in a GIF's frames,
+# TypeError for a TIFF's missing dimensions, struct.error)
+_DAMAGED = (UnidentifiedImageError, OSError, EOFError, SyntaxError, ValueError, IndexError, TypeError, struct.error,
+            zlib.error, Image.DecompressionBombError)  # fmt: skip
 
 
 def _mnist_like(contract: Contract | None) -> bool:
@@ -94,11 +103,13 @@ def _load_picture(path: str, contract: Contract | None) -> LoadedImages:
                     f"{path} is {w}x{h} pixels; edgekit reads pictures of at most {MAX_IMAGE_PIXELS:,} pixels",
                     "downscale it first",
                 )
-            images, notes = _picture(img, path, contract)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        # Pillow raises SyntaxError for some broken headers (a truncated PNG IHDR) and OSError for cut-off data
+            pixels, notes = _decoded(img, contract)
+    except _DAMAGED as exc:
         raise ArtifactError(f"{path} is not an image edgekit can read", "use PNG, JPEG, .npy or IDX files") from exc
-    return LoadedImages(path, images, notes)
+    if not _mnist_like(contract):
+        return LoadedImages(path, pixels[None], notes)
+    digit = mnist_style(pixels)  # edgekit's own processing: a bug in it keeps its traceback
+    return LoadedImages(path, digit.image[None], notes + (("blank: no ink found",) if digit.blank else ()))
 
 
 def _opened(path: str, limit: int) -> tuple[IO[bytes], int]:
@@ -133,8 +144,21 @@ def read_file(path: str | Path, contract: Contract | None = None) -> LoadedImage
 
 
 def _is_input(name: str) -> bool:
+    """A file a folder is read for: not hidden (macOS's ._a.png, a killed writer's .x.partial.png), and a
+    picture, an array or an IDX file by its name."""
+    if name.startswith("."):
+        return False
     suffix = os.path.splitext(name)[1].lower()
     return suffix in PICTURE_SUFFIXES or suffix in ARRAY_SUFFIXES or _is_idx(name)
+
+
+def _listed(folder: Path) -> list[str]:
+    """The names of the inputs in a folder; a folder that cannot be listed is one ArtifactError."""
+    try:
+        with os.scandir(folder) as entries:  # names as strings: sorting 10,000 Paths costs 70 ms
+            return [e.name for e in entries if _is_input(e.name) and not e.is_dir()]
+    except OSError as exc:
+        raise ArtifactError(f"cannot list the folder {folder}: {exc.strerror or exc}") from None
 
 
 def expand(paths: Iterable[str | Path]) -> Iterator[tuple[str, ArtifactError | None]]:
@@ -144,8 +168,11 @@ def expand(paths: Iterable[str | Path]) -> Iterator[tuple[str, ArtifactError | N
         if not path.is_dir():
             yield str(path), None if path.exists() or path.is_symlink() else ArtifactError(f"{path} does not exist")
             continue
-        with os.scandir(path) as entries:  # names sorted as strings: sorting 10,000 Paths costs 70 ms
-            names = sorted(e.name for e in entries if _is_input(e.name) and not e.is_dir())
+        try:
+            names = sorted(_listed(path))
+        except ArtifactError as exc:
+            yield str(path), exc
+            continue
         if not names:
             looked = ", ".join(PICTURE_SUFFIXES + ARRAY_SUFFIXES)
             yield str(path), ArtifactError(f"{path} holds no images", f"looked for {looked} and IDX files")
@@ -159,8 +186,10 @@ def count_inputs(paths: Iterable[str | Path]) -> int:
     total = 0
     for path in map(Path, paths):
         if path.is_dir():
-            with os.scandir(path) as entries:
-                total += sum(1 for e in entries if _is_input(e.name) and not e.is_dir())
+            try:
+                total += len(_listed(path))
+            except ArtifactError:
+                total += 1  # one error row
         else:
             total += 1
     return total

@@ -16,20 +16,20 @@ from typing import Any
 
 from edgekit.errors import ArtifactError
 from edgekit.formats import Format
+from edgekit.manifests import ARTIFACT_KIND
 
 METADATA_KEY = "edgekit"
 MAX_SIDECAR_BYTES = 16 << 20
 
 
 def tflite_schema() -> Any:
-    """The TFLite flatbuffer schema module from whichever TFLite package is installed."""
+    """The TFLite flatbuffer schema module ai-edge-litert ships (a base dependency), or None without it.
+
+    Not TensorFlow's copy: the runtime never imports TensorFlow, and every model load reads the schema."""
     try:
         from ai_edge_litert import schema_py_generated as schema
     except ImportError:
-        try:
-            from tensorflow.lite.python import schema_py_generated as schema
-        except ImportError:
-            return None
+        return None
     return schema
 
 
@@ -121,4 +121,14 @@ def read_sidecar(artifact: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"{sidecar} is damaged ({type(exc).__name__}); it was ignored"
     if not isinstance(data, dict):
         return None, f"{sidecar} does not hold a JSON object; it was ignored"
+    if not _is_ours(data):  # e.g. a TF.js model.json beside a model.tflite: not ours to validate
+        return None, f"{sidecar} is not an edgekit sidecar; it was ignored"
     return data, None
+
+
+def _is_ours(data: dict[str, Any]) -> bool:
+    """An edgekit sidecar says so (kind), or, older or hand-written, holds a contract or edgekit's fields."""
+    kind = data.get("kind")
+    if kind is not None:
+        return kind == ARTIFACT_KIND
+    return "contract" in data or (data.get("format") in ("tflite", "onnx") and "mode" in data)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.contract import DeclaredContract, Layout, softmax
+from edgekit.contract import Contract, DeclaredContract, Layout, softmax
 from edgekit.errors import ArtifactError, UsageError
 from edgekit.runtime.artifact_contract import artifact_contract
 from edgekit.runtime.backends import TFLITE_BACKENDS, open_session
@@ -37,6 +37,34 @@ __all__ = ["MAX_CHUNK", "TFLITE_BACKENDS", "Model", "Prediction", "dequantize", 
 
 MAX_CHUNK = 256  # samples per interpreter call: bounds memory, keeps throughput
 _UINT8 = np.dtype(np.uint8)
+
+
+def _check_tensors(session: Any, path: Path) -> None:
+    """A classifier takes (batch, sample...) and returns (batch, classes): anything else is one error."""
+    inputs, outputs = session.input.shape, session.output.shape
+    if len(inputs) < 2:
+        raise ArtifactError(
+            f"{path}: the input tensor's shape {inputs} has no batch axis and sample axes",
+            "a classifier takes (N, H, W), (N, H, W, C), (N, C, H, W) or (N, D)",
+        )
+    if len(outputs) != 2 or outputs[-1] == 0:
+        raise ArtifactError(
+            f"{path}: the output tensor's shape {outputs} is not (batch, classes)",
+            "a classifier returns one score per class for each sample",
+        )
+
+
+def _check_preprocessing(contract: Contract, path: Path) -> None:
+    """The contract's preprocessing must keep the raw range's ends finite in float32 (metadata without a seal
+    can carry a scale of 1e300; every image would then be inf, and every answer the same)."""
+    for value in contract.input_range:
+        x = contract.model_input(np.full((1, *contract.raw_shape), value, dtype=np.float32))
+        if not np.isfinite(x).all():
+            raise ArtifactError(
+                f"{path}: its preprocessing ({contract.preprocessing.describe()}) turns the raw value {value:g} "
+                "into inf or NaN",
+                "the contract is damaged or was edited; declare the right one with --scale/--mean/--std",
+            )
 
 
 class Model:
@@ -60,6 +88,7 @@ class Model:
         self.num_threads = num_threads
         admit(self.format, opened.content, self.path, backend=backend, num_threads=num_threads)
         self.session = open_session(self.format, opened.content, self.path, backend, num_threads)
+        _check_tensors(self.session, self.path)
         self.backend, self.backend_version = self.session.name, self.session.version()
         self.contract, self.contract_source = artifact_contract(
             self.session, self.metadata, self.metadata_source, self.graph, declared or DeclaredContract()
@@ -69,6 +98,7 @@ class Model:
             recorded_mode if isinstance(recorded_mode, str) else (self.graph.quantization if self.graph else None)
         )  # edgekit's record, else what the graph's tensors say
         self.fixed_batch = self.session.input.fixed_batch
+        _check_preprocessing(self.contract, self.path)
         self._item_shape = self._tensor_item_shape()
         self._unit_contract = unit_pixel_contract(self.contract)
         mapper = self._pixel_mapper()

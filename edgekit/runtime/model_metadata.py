@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,7 +132,17 @@ def _labels(model_bytes: bytes, name: str) -> tuple[tuple[str, ...] | None, str 
             if info.file_size > MAX_LABEL_FILE:
                 return None, f"its label file {name} is larger than {MAX_LABEL_FILE} bytes"
             text = archive.read(info).decode("utf-8")
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:
-        return None, f"its label file {name} cannot be read from the file ({type(exc).__name__})"
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        UnicodeDecodeError,
+        OSError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:  # fmt: skip  (RuntimeError: encrypted; NotImplementedError: compression method)
+        why = "zlib.error" if isinstance(exc, zlib.error) else type(exc).__name__
+        return None, f"its label file {name} cannot be read from the file ({why})"
     labels = tuple(line.strip() for line in text.splitlines() if line.strip())
     return labels or None, None if labels else f"its label file {name} is empty"

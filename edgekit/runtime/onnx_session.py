@@ -19,6 +19,7 @@ from edgekit.native_output import quiet_native_output
 from edgekit.runtime.session import MappedRun, Mapper, Session, run_failed, single
 from edgekit.runtime.tensors import onnx_info
 
+CPU = "CPUExecutionProvider"
 _MISSING_DATA = re.compile(r'External data path does not exist: "?([^"\n]+)"?')
 
 
@@ -58,12 +59,10 @@ class OnnxRuntimeSession(Session):
                 self._session = ort.InferenceSession(
                     str(path), sess_options=options, providers=["CPUExecutionProvider"]
                 )
-            inp = single(self._session.get_inputs(), "input", path)
-            outp = single(self._session.get_outputs(), "output", path)
-        except ArtifactError:
-            raise
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf classes; all mean "bad file"
+        except Exception as exc:  # only onnxruntime runs here: its Fail/InvalidProtobuf/... classes all mean "bad file"
             raise load_failed(path, exc) from exc
+        inp = single(self._session.get_inputs(), "input", path)
+        outp = single(self._session.get_outputs(), "output", path)
         self.input, self.output = onnx_info(inp, path), onnx_info(outp, path)
         self._run, self._outputs = self._session.run, [outp.name]
         state = ort.capi.onnxruntime_pybind11_state

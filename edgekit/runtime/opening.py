@@ -2,9 +2,9 @@
 
 In order: the file must be a regular file of at most ``MAX_MODEL_BYTES`` (a FIFO or ``/dev/zero`` is refused,
 never read); its suffix and first bytes must agree on the format; its graph is read (``runtime.graph``:
-several inputs or outputs, or a custom op no CPU interpreter has, are refused here); its hashes are checked
-(``runtime.integrity``); its embedded metadata and its sidecar are validated against the schema
-(``runtime.metadata_schema``) and must agree with each other.
+several inputs or outputs, or a custom op only something else runs (the Edge TPU's, Flex), are refused here);
+its hashes are checked (``runtime.integrity``); its embedded metadata and its sidecar are validated against the
+schema (``runtime.metadata_schema``) and must agree with each other.
 """
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ def _read(path: Path) -> bytes:
     except DataError as exc:
         raise ArtifactError(exc.message, exc.hint) from None
     with fh:
-        return fh.read()
+        content = fh.read(MAX_MODEL_BYTES + 1)  # a file that grew since it was checked is still bounded
+    if len(content) > MAX_MODEL_BYTES:
+        raise ArtifactError(f"model file {path} is larger than {MAX_MODEL_BYTES:,} bytes")
+    return content
 
 
 def _sniff_format(path: Path, head: bytes) -> Format:
@@ -110,4 +113,7 @@ def open_file(path: Path, backend: str | None = None, verify: bool = True) -> Op
     sidecar, _ = read_sidecar(path)
     integrity = check_integrity(content, path, sidecar, verify)
     metadata, source, notes = _metadata(fmt, content, path, verify)
+    standard = graph.standard_metadata if graph else None
+    if standard is not None and standard.problem:
+        notes.append(f"{path}: {standard.problem}; that part of its TFLite Model Metadata was not used")
     return OpenedFile(content, fmt, graph, metadata, source, integrity, tuple(notes))

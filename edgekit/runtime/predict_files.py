@@ -124,11 +124,16 @@ def _batched(model: Model, loaded: Iterable[LoadedImages | Failure], k: int) -> 
         yield from _rows(model, pending, k)
 
 
+def check_top_k(top_k: int) -> None:
+    """--top-k must be at least 1 (checked before a model is loaded)."""
+    if top_k < 1:
+        raise UsageError(f"--top-k must be at least 1, got {top_k}")
+
+
 def predict_files(model: Model, paths: Iterable[Path], top_k: int = 1, decoder: Decoder | None = None) -> Iterator[Row]:
     """Each sample of each file (pictures made for the model's contract, .npy, IDX, folders), in order;
     a file that cannot be used yields a FileFailure in its place. ``decoder``: an open Decoder with worker
     processes for big folders (see edgekit.runtime.decoding); by default files are read here."""
-    if top_k < 1:
-        raise UsageError(f"--top-k must be at least 1, got {top_k}")
+    check_top_k(top_k)
     k = min(top_k, len(model.class_names))
     yield from _batched(model, (decoder or Decoder()).read(expand(paths), model.contract), k)

@@ -255,22 +255,33 @@ def _options(r: _Reader, op: Any, name: str) -> tuple[str, Any] | None:
     return cls.__name__, obj
 
 
+MAX_CALL_DEPTH = 64  # subgraphs calling subgraphs (WHILE, IF, CALL_ONCE): real models nest a few
+
+
 def _check_calls(calls: dict[int, set[int]]) -> None:
-    """Control flow must not recurse: the interpreter would recurse until its stack overflows."""
+    """Control flow must not recurse, nor nest deeper than MAX_CALL_DEPTH: the interpreter would recurse until
+    its stack overflows. Walked with an explicit stack, so a crafted chain cannot overflow Python's either."""
     state: dict[int, int] = {}  # 1 = on the current path, 2 = done
-
-    def visit(s: int) -> None:
-        state[s] = 1
-        for callee in calls.get(s, ()):
+    for root in sorted(calls):
+        if root in state:
+            continue
+        state[root] = 1
+        path: list[tuple[int, list[int]]] = [(root, sorted(calls.get(root, ())))]
+        while path:
+            node, todo = path[-1]
+            if not todo:
+                state[node] = 2
+                path.pop()
+                continue
+            callee = todo.pop()
             if state.get(callee) == 1:
-                raise TFLiteProblem(f"subgraph {s} calls subgraph {callee} in a cycle")
-            if callee not in state:
-                visit(callee)
-        state[s] = 2
-
-    for s in sorted(calls):
-        if s not in state:
-            visit(s)
+                raise TFLiteProblem(f"subgraph {node} calls subgraph {callee} in a cycle")
+            if callee in state:
+                continue
+            if len(path) >= MAX_CALL_DEPTH:
+                raise TFLiteProblem(f"subgraphs call each other more than {MAX_CALL_DEPTH} deep")
+            state[callee] = 1
+            path.append((callee, sorted(calls.get(callee, ()))))
 
 
 def _check_signatures(r: _Reader, model: Any, tensor_counts: list[int]) -> None:
