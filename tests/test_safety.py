@@ -270,3 +270,11 @@ def test_onnx_with_external_data_is_probed_every_time(tmp_path: Path, monkeypatc
     for _ in range(2):
         assert load(path).predict(np.zeros((8, 8), np.uint8)).probabilities.shape == (1, 10)
     assert len(calls) == 2
+
+
+def test_the_probe_child_reads_onnx_types_as_the_runtime_does() -> None:
+    """The child runs without edgekit's modules, so it keeps its own copy of the ONNX type table."""
+    from edgekit.runtime import probe_child
+    from edgekit.runtime.tensors import ONNX_DTYPES
+
+    assert probe_child.ONNX_TYPES == ONNX_DTYPES

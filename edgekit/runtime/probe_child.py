@@ -24,6 +24,8 @@ import numpy as np
 
 MARK = "@@edgekit-probe"
 MAX_INPUT_BYTES = 256 << 20  # zeros for one sample beyond this are not a test worth a machine's memory
+# the same table as runtime.tensors.ONNX_DTYPES, copied: the child imports no edgekit module (a test keeps
+# the two equal)
 ONNX_TYPES = {
     "tensor(float)": np.float32,
     "tensor(float16)": np.float16,
