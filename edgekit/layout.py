@@ -20,10 +20,12 @@ Nothing else in edgekit spells these names out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekit.formats import FORMATS, Format, Quantization
+from edgekit.errors import ArtifactError
+from edgekit.formats import FORMATS, Format, Quantization, format_of_path
 
 DEFAULT_RUNS_DIR = Path("edgekit-runs")
 SIDECAR_SUFFIX = ".json"
@@ -53,6 +55,25 @@ def sidecar_path(artifact: Path) -> Path:
 def all_artifact_file_names() -> list[str]:
     """Every artifact file name edgekit can write, in format-table order (int8-mixed after each format's modes)."""
     return [artifact_file_name(f, m) for f, spec in FORMATS.items() for m in spec.produced_modes]
+
+
+def artifacts_in(folder: Path) -> list[Path]:
+    """The artifacts edgekit names (tflite-int8.tflite, ...) that exist in ``folder``, in format-table order."""
+    return [folder / n for n in all_artifact_file_names() if (folder / n).is_file()]
+
+
+def named_artifacts(folder: Path, items: Sequence[str | Path]) -> list[Path]:
+    """Artifacts named by edgekit name (tflite-int8, looked up in ``folder``) or by path; one that is not there
+    is an ArtifactError listing what ``folder`` holds."""
+    stems = {n.rsplit(".", 1)[0]: n for n in all_artifact_file_names()}
+    paths = []
+    for item in items:
+        path = Path(item) if format_of_path(str(item)) else folder / stems.get(str(item), f"{item}.?")
+        if not path.is_file():
+            available = ", ".join(p.stem for p in artifacts_in(folder)) or "none"
+            raise ArtifactError(f"artifact {item} not found ({path})", f"available in {folder}: {available}")
+        paths.append(path)
+    return paths
 
 
 @dataclass(frozen=True)
@@ -103,7 +124,7 @@ class RunLayout:
 
     def existing_artifacts(self) -> list[Path]:
         """The run's artifacts that exist, in format-table order."""
-        return [self.artifacts_dir / n for n in all_artifact_file_names() if (self.artifacts_dir / n).is_file()]
+        return artifacts_in(self.artifacts_dir)
 
     def is_run_folder(self) -> bool:
         return self.root.is_dir() and self.model_path.is_file()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from edgekit.errors import ArtifactError, UsageError
 from edgekit.formats import FORMATS, format_of_path
-from edgekit.layout import ARTIFACTS_DIR, RunLayout, all_artifact_file_names
+from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifacts_in, named_artifacts
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
@@ -43,7 +43,7 @@ class BenchTarget:
 def _artifact_files(folder: Path) -> list[Path]:
     """The .tflite / .onnx files of a folder: edgekit's names in format-table order, then the others by name
     (hidden files, such as a killed convert's .NAME.partial.tflite, are not artifacts)."""
-    ours = [folder / n for n in all_artifact_file_names() if (folder / n).is_file()]
+    ours = artifacts_in(folder)
     suffixes = tuple(spec.suffix for spec in FORMATS.values())
     try:
         listed = list(folder.iterdir())
@@ -55,19 +55,6 @@ def _artifact_files(folder: Path) -> list[Path]:
         if p.suffix.lower() in suffixes and not p.name.startswith(".") and p.is_file() and p not in ours
     )
     return ours + others
-
-
-def _named(run: RunLayout, items: Sequence[str | Path]) -> list[Path]:
-    """Artifacts named by edgekit name (tflite-int8, looked up in the run's artifacts/) or by path."""
-    names = {n.rsplit(".", 1)[0]: n for n in all_artifact_file_names()}
-    paths = []
-    for item in items:
-        path = Path(item) if format_of_path(str(item)) else run.artifacts_dir / names.get(str(item), f"{item}.?")
-        if not path.is_file():
-            available = ", ".join(p.stem for p in run.existing_artifacts()) or "none"
-            raise ArtifactError(f"artifact {item} not found ({path})", f"available in {run.artifacts_dir}: {available}")
-        paths.append(path)
-    return paths
 
 
 def _is_model(path: Path) -> bool:
@@ -85,7 +72,7 @@ def bench_target(target: Path, artifacts: Sequence[str | Path] = ()) -> BenchTar
         return _artifacts_alone([target, *(Path(a) for a in artifacts)])
     run = RunLayout(target)
     if run.is_run_folder():
-        found = _named(run, artifacts) if artifacts else run.existing_artifacts()
+        found = named_artifacts(run.artifacts_dir, artifacts) if artifacts else run.existing_artifacts()
         if not found:
             raise ArtifactError(
                 f"no artifacts in {run.artifacts_dir}", f"convert the model first: edgekit convert {target}"

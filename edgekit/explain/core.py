@@ -18,7 +18,7 @@ from edgekit.convert.inputs import SELECTION_SEED, DataSources, pick
 from edgekit.errors import ArtifactError, DataError, UsageError
 from edgekit.explain.artifact import ArtifactExplanation, explain_artifact
 from edgekit.formats import format_of_path
-from edgekit.layout import EXPLAIN_DIR, RunLayout, all_artifact_file_names
+from edgekit.layout import EXPLAIN_DIR, RunLayout, artifacts_in, named_artifacts
 from edgekit.progress import Reporter, SilentReporter
 
 DEFAULT_SAMPLES = 256
@@ -84,20 +84,12 @@ def artifacts_beside(source: Path) -> Path:
 def find_artifacts(source: Path, wanted: tuple[str, ...]) -> list[Path]:
     """The artifacts named (names or paths), or every artifact beside the model, in format-table order."""
     folder = artifacts_beside(source)
-    names = {n.rsplit(".", 1)[0]: n for n in all_artifact_file_names()}
-    if not wanted:
-        found = [folder / n for n in all_artifact_file_names() if (folder / n).is_file()]
-        if not found:
-            raise ArtifactError(f"no artifacts in {folder}", f"run `edgekit convert {source}` first, or name them")
-        return found
-    paths = []
-    for item in wanted:
-        path = Path(item) if format_of_path(item) else folder / names.get(item, f"{item}.?")
-        if not path.is_file():
-            known = ", ".join(p.rsplit(".", 1)[0] for p in all_artifact_file_names() if (folder / p).is_file())
-            raise ArtifactError(f"artifact {item} not found ({path})", f"available: {known or 'none'}")
-        paths.append(path)
-    return paths
+    if wanted:
+        return named_artifacts(folder, wanted)
+    found = artifacts_in(folder)
+    if not found:
+        raise ArtifactError(f"no artifacts in {folder}", f"run `edgekit convert {source}` first, or name them")
+    return found
 
 
 def default_out_dir(source: Path) -> Path:
