@@ -57,13 +57,16 @@ class Integrity:
     how: str  # "sidecar sha256", "embedded seal", "not checked (--no-verify)", "nothing to check against"
 
 
-def check_integrity(content: bytes, path: Path, sidecar: dict[str, Any] | None, verify: bool) -> Integrity:
-    """Compare the file with the hashes recorded for it; a mismatch is one ArtifactError naming both."""
+def check_integrity(
+    content: bytes, path: Path, sidecar: dict[str, Any] | None, verify: bool, sha256: str | None = None
+) -> Integrity:
+    """Compare the file with the hashes recorded for it; a mismatch is one ArtifactError naming both.
+    ``sha256``: the content's, when the caller has it already."""
     if not verify:
         return Integrity(False, "not checked (--no-verify)")
     recorded = sidecar.get("sha256") if sidecar else None
     if isinstance(recorded, str) and recorded:
-        actual = hashlib.sha256(content).hexdigest()
+        actual = sha256 or hashlib.sha256(content).hexdigest()
         if actual != recorded:
             raise ArtifactError(
                 f"{path} does not match its sidecar: sha256 {actual[:16]}... but {path.with_suffix('.json').name} "

@@ -86,7 +86,7 @@ class Model:
         self.metadata, self.metadata_source = opened.metadata, opened.metadata_source
         self.notes: tuple[str, ...] = opened.notes  # what was noticed and set aside (a damaged sidecar)
         self.num_threads = num_threads
-        admit(self.format, opened.content, self.path, backend=backend, num_threads=num_threads)
+        admit(self.format, opened.content, self.path, backend=backend, num_threads=num_threads, sha256=opened.sha256)
         self.session = open_session(self.format, opened.content, self.path, backend, num_threads)
         _check_tensors(self.session, self.path)
         self.backend, self.backend_version = self.session.name, self.session.version()

@@ -9,6 +9,7 @@ schema (``runtime.metadata_schema``) and must agree with each other.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class OpenedFile:
     metadata_source: str  # "embedded", "sidecar" or "none"
     integrity: Integrity
     notes: tuple[str, ...]
+    sha256: str  # of the content: the integrity check and the probe verdict both key on it
 
 
 def check_threads(num_threads: int | None) -> None:
@@ -80,12 +82,11 @@ def _check_graph(facts: GraphFacts | None, path: Path, backend: str | None) -> N
             raise ArtifactError(f"{path} needs the custom op {op}, which only {runner[0]} runs", runner[1])
 
 
-def _metadata(fmt: Format, content: bytes, path: Path, verify: bool) -> tuple[dict[str, Any], str, list[str]]:
+def _metadata(
+    fmt: Format, content: bytes, path: Path, sidecar: dict[str, Any] | None, verify: bool
+) -> tuple[dict[str, Any], str, list[str]]:
     """(metadata, where it came from, notes): the embedded copy, else the sidecar, validated and agreeing."""
     notes: list[str] = []
-    sidecar, damage = read_sidecar(path)
-    if damage:
-        notes.append(damage)
     embedded = embedded_metadata(fmt, content, str(path))
     found: dict[str, Any] = {}
     for name, data in (("embedded", embedded), ("sidecar", sidecar)):
@@ -110,10 +111,13 @@ def open_file(path: Path, backend: str | None = None, verify: bool = True) -> Op
     fmt = _sniff_format(path, content[:8])
     graph = read_graph(fmt, content, str(path))
     _check_graph(graph, path, backend)
-    sidecar, _ = read_sidecar(path)
-    integrity = check_integrity(content, path, sidecar, verify)
-    metadata, source, notes = _metadata(fmt, content, path, verify)
+    sidecar, damage = read_sidecar(path)  # read once: the hash check and the metadata both use it
+    digest = hashlib.sha256(content).hexdigest()
+    integrity = check_integrity(content, path, sidecar, verify, digest)
+    metadata, source, notes = _metadata(fmt, content, path, sidecar, verify)
+    if damage:
+        notes.insert(0, damage)
     standard = graph.standard_metadata if graph else None
     if standard is not None and standard.problem:
         notes.append(f"{path}: {standard.problem}; that part of its TFLite Model Metadata was not used")
-    return OpenedFile(content, fmt, graph, metadata, source, integrity, tuple(notes))
+    return OpenedFile(content, fmt, graph, metadata, source, integrity, tuple(notes), digest)

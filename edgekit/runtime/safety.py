@@ -38,11 +38,11 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
 
 from edgekit.errors import ArtifactError
 from edgekit.formats import Format
 from edgekit.runtime.backends import backend_class
+from edgekit.runtime.metadata import tflite_schema
 from edgekit.runtime.probe import probe
 from edgekit.runtime.tflite_check import TFLiteProblem, check_tflite
 
@@ -52,13 +52,23 @@ VERDICTS = "probe-v1"  # bump when the probe starts to check something new: olde
 _EXTERNAL_DATA = b"\n\x08location"  # TensorProto.external_data's "location" key, as protobuf encodes it
 
 
-def admit(fmt: Format, content: bytes, path: Path, *, backend: str | None, num_threads: int | None) -> None:
+def admit(
+    fmt: Format,
+    content: bytes,
+    path: Path,
+    *,
+    backend: str | None,
+    num_threads: int | None,
+    sha256: str | None = None,
+) -> None:
     """Return when ``content`` may be opened in-process; raise ArtifactError (or the backend's UsageError /
-    BackendError) when it may not (see the module docstring)."""
+    BackendError) when it may not (see the module docstring). ``sha256``: the content's, when the caller has
+    it already (opening an artifact hashes it once)."""
     cls, _module = backend_class(fmt, backend)
     check_structure(fmt, content, path)
     # an ONNX model whose weights live in external data files: its bytes alone do not name what was probed
-    key = None if _EXTERNAL_DATA in content else _verdict_key(content, cls.name, cls.version())
+    digest = sha256 or hashlib.sha256(content).hexdigest()
+    key = None if _EXTERNAL_DATA in content else _verdict_key(digest, cls.name, cls.version())
     if key is not None and _has_verdict(key):
         return
     probe(fmt, content, path, cls.module, num_threads)
@@ -69,7 +79,7 @@ def admit(fmt: Format, content: bytes, path: Path, *, backend: str | None, num_t
 def check_structure(fmt: Format, content: bytes, path: Path) -> bool:
     """Raise ArtifactError naming the first structural problem; True when a check ran and passed, False
     when none could run (ONNX in-process, or no TFLite schema module installed)."""
-    schema = _tflite_schema() if fmt is Format.TFLITE else None
+    schema = tflite_schema() if fmt is Format.TFLITE else None  # None with tflite_runtime alone: the probe decides
     if schema is None:
         return False
     try:
@@ -82,14 +92,6 @@ def check_structure(fmt: Format, content: bytes, path: Path) -> bool:
     return True
 
 
-def _tflite_schema() -> Any | None:
-    try:
-        from ai_edge_litert import schema_py_generated
-    except ImportError:  # tflite_runtime alone ships no schema module: the probe then decides alone
-        return None
-    return schema_py_generated
-
-
 # -------------------------------------------------------------------------------------------- verdicts
 def verdict_dir() -> Path:
     """Where probe verdicts are kept."""
@@ -100,8 +102,8 @@ def verdict_dir() -> Path:
     return Path(base) / "edgekit" / VERDICTS
 
 
-def _verdict_key(content: bytes, backend: str, version: str | None) -> str:
-    facts = f"{hashlib.sha256(content).hexdigest()}|{backend}|{version}"
+def _verdict_key(content_sha256: str, backend: str, version: str | None) -> str:
+    facts = f"{content_sha256}|{backend}|{version}"
     return hashlib.sha256(facts.encode()).hexdigest()
 
 
