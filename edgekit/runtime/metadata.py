@@ -33,15 +33,6 @@ def tflite_schema() -> Any:
     return schema
 
 
-def read_tflite_metadata(model_bytes: bytes) -> dict[str, Any] | None:
-    """The edgekit JSON embedded in a .tflite file, or None when it has none or it cannot be decoded."""
-    raw = tflite_metadata_bytes(model_bytes)
-    try:
-        return json.loads(raw.decode("utf-8")) if raw is not None else None
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError
-        return None
-
-
 def tflite_metadata_bytes(model_bytes: bytes) -> bytes | None:
     """The bytes of the ``edgekit`` Model.metadata entry of a .tflite file, or None (none, or no schema)."""
     schema = tflite_schema()
