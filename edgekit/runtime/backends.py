@@ -13,7 +13,7 @@ from typing import Any
 from edgekit.errors import BackendError, UsageError
 from edgekit.formats import FORMATS, Format
 from edgekit.runtime.onnx_session import OnnxRuntimeSession
-from edgekit.runtime.session import MappedRun, Mapper, Session
+from edgekit.runtime.session import Prepared, Session
 from edgekit.runtime.tensors import ONNX_DTYPES, TensorInfo
 from edgekit.runtime.tflite_session import LiteRTSession, TensorFlowLiteSession, TFLiteRuntimeSession, TFLiteSession
 
@@ -22,9 +22,8 @@ __all__ = [
     "ONNX_DTYPES",
     "TFLITE_BACKENDS",
     "LiteRTSession",
-    "MappedRun",
-    "Mapper",
     "OnnxRuntimeSession",
+    "Prepared",
     "Session",
     "TFLiteSession",
     "TensorInfo",

@@ -8,15 +8,16 @@ its metadata validated (``runtime.opening``). The contract comes from the artifa
 the file shows (``runtime.artifact_contract``).
 A model exported with a fixed batch size is fed chunks of exactly that size, the last one padded.
 
-uint8 images on a model whose preprocessing is the same for every pixel take a fast path: one table
-(preprocessing and input quantization folded, checked equal to the general path on all 256 values),
-or the equivalent sign flip / multiply, written straight into the interpreter's input tensor.
-Everything else takes the general path: ``contract.model_input`` then quantization.
+uint8 images on a model whose preprocessing is the same for every pixel take a prepared call
+(``runtime.runner``; ``model.runner(batch)`` hands one out): one ufunc (preprocessing and input quantization
+folded, checked equal to the general path on all 256 values) writing a pre-allocated input buffer, then
+the bound interpreter call. Everything else takes the general path: ``contract.model_input`` then quantization.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,16 @@ from edgekit.runtime.artifact_contract import artifact_contract
 from edgekit.runtime.backends import TFLITE_BACKENDS, open_session
 from edgekit.runtime.inputs import is_scalar_scaling, model_values, unit_pixel_contract
 from edgekit.runtime.opening import check_threads, open_file
-from edgekit.runtime.pixels import PixelMapper
+from edgekit.runtime.pixels import PixelFill, pixel_fill
 from edgekit.runtime.prediction import Prediction
 from edgekit.runtime.quantization import dequantize, quantize, to_tensor_dtype
+from edgekit.runtime.runner import Runner, RunnerPlan, prepare
 from edgekit.runtime.safety import admit
 
 __all__ = ["MAX_CHUNK", "TFLITE_BACKENDS", "Model", "Prediction", "dequantize", "load", "quantize", "softmax"]
 
 MAX_CHUNK = 256  # samples per interpreter call: bounds memory, keeps throughput
-_UINT8 = np.dtype(np.uint8)
+MAX_RUNNERS = 8  # prepared calls predict keeps (per thread for onnxruntime), one per batch size
 
 
 def _check_tensors(session: Any, path: Path) -> None:
@@ -101,13 +103,23 @@ class Model:
         _check_preprocessing(self.contract, self.path)
         self._item_shape = self._tensor_item_shape()
         self._unit_contract = unit_pixel_contract(self.contract)
-        mapper = self._pixel_mapper()
-        self._fast_run = None if mapper is None else self.session.mapped(mapper)
         self._samples = {self.contract.raw_shape, self.contract.model_shape}  # one sample, as the fast path takes it
         self._one = self._samples if self.fixed_batch in (None, 1) else set()
-        self._one_input = (1, *self._item_shape)
         self._chunk = self.fixed_batch or MAX_CHUNK
         self._prediction_args = (self.output_quant, self.contract.class_names, self.contract.output_kind)
+        self._plan = RunnerPlan(
+            self.session,
+            self._pixel_fill(),
+            self._item_shape,
+            tuple(self._samples),
+            lambda n: n == self.fixed_batch or (self.fixed_batch is None and 0 < n <= MAX_CHUNK),
+            Prediction.of_model(*self._prediction_args),
+            self._predict_general,
+        )
+        # TFLite runners fill their buffer under the session's lock: one set serves every thread;
+        # onnxruntime runs concurrently, so each thread keeps its own
+        self._shared_runners: dict[int, Runner] | None = {} if not self.session.concurrent else None
+        self._thread_runners = threading.local()
 
     # ---------------------------------------------------------------------------------- facts
     input_name = property(lambda self: self.session.input.name)
@@ -137,8 +149,8 @@ class Model:
         return item
 
     # --------------------------------------------------------------------------- the fast path
-    def _pixel_mapper(self) -> PixelMapper | None:
-        """uint8 pixels -> interpreter input in one step, or None when preprocessing varies per pixel."""
+    def _pixel_fill(self) -> PixelFill | None:
+        """uint8 pixels -> interpreter input in one ufunc, or None when preprocessing varies per pixel."""
         contract, pre = self.contract, self.contract.preprocessing
         if (
             not contract.is_8bit_image
@@ -147,21 +159,38 @@ class Model:
         ):
             return None
         table = to_tensor_dtype(pre.apply(np.arange(256, dtype=np.uint8)), self.input_dtype, self.input_quant)
-        # onnxruntime sessions run concurrently: each call gets fresh buffers; TFLite calls are serialised
-        return PixelMapper(table, pre, self._item_shape, reuse=not self.session.concurrent)
+        return pixel_fill(table, pre)
+
+    def runner(self, batch: int = 1) -> Runner:
+        """A prepared call for batches of ``batch`` uint8 samples (``runtime.runner``): ``run(images)`` answers
+        exactly what ``predict(images)`` does, with the per-call work done once. One thread per runner."""
+        return prepare(self._plan, batch, own=True)
+
+    def _runners(self) -> dict[int, Runner]:
+        if self._shared_runners is not None:
+            return self._shared_runners
+        runners: dict[int, Runner] | None = getattr(self._thread_runners, "runners", None)
+        if runners is None:
+            runners = self._thread_runners.runners = {}
+        return runners
 
     # ---------------------------------------------------------------------------------- public
     def predict(self, raw: Any) -> Prediction:
         """Predict one sample or a batch of raw samples (see edgekit.runtime.inputs for the rule)."""
-        # the uint8 fast path, written flat: at batch 1 every attribute lookup is ~1% of a dense int8 call
-        if self._fast_run is not None and type(raw) is np.ndarray and (raw.dtype is _UINT8 or raw.dtype == _UINT8):
+        if self._plan.pixels is not None and type(raw) is np.ndarray:
             shape = raw.shape
-            if shape in self._one:
-                return Prediction(self._fast_run(raw, self._one_input), *self._prediction_args)
-            if shape[1:] in self._samples and (
-                shape[0] == self.fixed_batch or (self.fixed_batch is None and 0 < shape[0] <= MAX_CHUNK)
-            ):
-                return Prediction(self._fast_run(raw, (shape[0], *self._item_shape)), *self._prediction_args)
+            n = 1 if shape in self._one else (shape[0] if shape[1:] in self._samples else 0)
+            if n:
+                runners = self._runners()
+                run = runners.get(n)
+                if run is None:
+                    if len(runners) >= MAX_RUNNERS:
+                        runners.clear()
+                    run = runners[n] = prepare(self._plan, n)
+                return run(raw)
+        return self._predict_general(raw)
+
+    def _predict_general(self, raw: Any) -> Prediction:
         return self.run_model_inputs(model_values(self.contract, raw, self._unit_contract))
 
     def run_model_inputs(self, x: np.ndarray) -> Prediction:

@@ -16,7 +16,7 @@ import numpy as np
 
 from edgekit.errors import ArtifactError
 from edgekit.native_output import quiet_native_output
-from edgekit.runtime.session import MappedRun, Mapper, Session, run_failed, single
+from edgekit.runtime.session import UINT8, Prepared, Session, run_failed, single
 from edgekit.runtime.tensors import onnx_info
 
 CPU = "CPUExecutionProvider"
@@ -75,12 +75,21 @@ class OnnxRuntimeSession(Session):
         except self._failures as exc:
             raise run_failed(self.path, self.name, exc) from exc
 
-    def mapped(self, mapper: Mapper) -> MappedRun:
-        run, outputs, name, failures, path = self._run, self._outputs, self.input.name, self._failures, self.path
+    def prepared(self, prepared: Prepared) -> Callable[[Any], Any]:
+        """onnxruntime reads the buffer in place (``in_place`` is not needed). The buffer is the caller's:
+        one prepared call per thread."""
+        run, outputs, failures, path = self._run, self._outputs, self._failures, self.path
+        steps, result, fallback, ndarray = prepared.steps, prepared.result, prepared.fallback, np.ndarray
+        feed = {self.input.name: prepared.buffer}
 
-        def call(raw: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        def call(raw: Any) -> Any:
+            step = steps.get(raw.shape) if type(raw) is ndarray and (raw.dtype is UINT8 or raw.dtype == UINT8) else None
+            if step is None:
+                return fallback(raw)
+            ufunc, operand, out = step
+            ufunc(raw, operand, out)
             try:
-                return run(outputs, {name: mapper(raw)})[0]
+                return result(run(outputs, feed)[0])
             except failures as exc:
                 raise run_failed(path, "onnxruntime", exc) from exc
 

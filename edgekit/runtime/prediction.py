@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -69,3 +70,19 @@ class Prediction:
 
     def _name(self, index: int) -> str:
         return self.class_names[index] if index < len(self.class_names) else str(index)
+
+    @staticmethod
+    def of_model(
+        output_quant: tuple[float, int], class_names: tuple[str, ...], output_kind: OutputKind
+    ) -> Callable[[np.ndarray], Prediction]:
+        """The Prediction class of one model: what does not change between calls is a class attribute, so
+        making a result on the hot path stores only ``raw``."""
+
+        class ModelPrediction(Prediction):
+            def __init__(self, raw: np.ndarray) -> None:
+                self.raw = raw
+
+        ModelPrediction.output_quant = output_quant
+        ModelPrediction.class_names = class_names
+        ModelPrediction.output_kind = output_kind
+        return ModelPrediction

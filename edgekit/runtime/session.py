@@ -1,15 +1,17 @@
 """The interface every interpreter backend implements (one small class per interpreter implements it).
 
-A session runs inputs already in the model's dtype and shape (``run``), fills the input tensor in place
-and runs (``mapped``, the hot path of ``Model.predict``), and hands out pre-bound calls for timing
-(``bind``). Errors the interpreter raises at first use (an op it cannot run, an unsupported zero point)
-become one :class:`ArtifactError` naming the file.
+A session runs inputs already in the model's dtype and shape (``run``), hands out prepared calls that
+fill a buffer of one shape (or the input tensor itself) and run it (``prepared``, the hot path of
+``Model.runner`` and ``Model.predict``), and pre-bound calls on fixed input for timing (``bind``).
+Errors the interpreter raises at first use (an op it cannot run, an unsupported zero point) become one
+:class:`ArtifactError` naming the file.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,8 +21,20 @@ from edgekit.errors import ArtifactError
 from edgekit.runtime.tensors import TensorInfo
 from edgekit.versions import package_version
 
-Mapper = Any  # edgekit.runtime.pixels.PixelMapper: raw samples -> the input tensor array, or into a view
-MappedRun = Callable[[np.ndarray, tuple[int, ...]], np.ndarray]  # (raw samples, input shape) -> raw output
+UINT8 = np.dtype(np.uint8)
+Step = tuple[Callable[[np.ndarray, Any, np.ndarray], object], Any, np.ndarray]  # (ufunc, operand, out)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a prepared call needs (``runtime.runner`` builds it): see ``Session.prepared``."""
+
+    buffer: np.ndarray  # the input, in the model's dtype and shape, allocated once
+    steps: dict[tuple[int, ...], Step]  # uint8 raw shape -> the one ufunc that writes ``buffer`` from it
+    in_place: Callable[[np.ndarray, np.ndarray], object] | None  # (raw, input tensor) -> fills it; big batches
+    result: Callable[[np.ndarray], Any]  # raw output -> the light result
+    fallback: Callable[[Any], Any]  # any other input -> the general path's result
+    own: bool = False  # the call is for one thread: a session with a lock may give it an interpreter of its own
 
 
 class Session:
@@ -49,9 +63,11 @@ class Session:
     def run(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def mapped(self, mapper: Mapper) -> MappedRun:
-        """A pre-bound ``run(raw, shape)``: map raw samples into an input of ``shape`` and run it (the mapping
-        happens inside the session's lock where there is one)."""
+    def prepared(self, prepared: Prepared) -> Callable[[Any], Any]:
+        """One flat call ``run(raw)``: uint8 samples of a shape in ``steps`` are written into the buffer by
+        their ufunc, run, and wrapped by ``result``; anything else goes to ``fallback``. A session that can
+        hand out its input tensor may fill it with ``in_place`` instead (saves a copy on big batches).
+        Filling happens inside the session's lock where there is one."""
         raise NotImplementedError
 
     def bind(self, x: np.ndarray) -> Callable[[], np.ndarray]:
