@@ -21,7 +21,7 @@ from edgekit.convert.results import (
     FallbackTry,
 )
 from edgekit.convert.reuse import unfinished_reason
-from edgekit.errors import OutputError, ParityError
+from edgekit.errors import ArtifactError, OutputError, ParityError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.formats import FORMATS, Format, Quantization, check_supported
 from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, sidecar_path
@@ -170,7 +170,12 @@ def keep(
         tmp.write_bytes(content)
         from edgekit.runtime import load
 
-        loaded = load(tmp)  # the artifact must load in its own runtime before it is kept
+        try:
+            loaded = load(tmp)  # the artifact must load in its own runtime before it is kept
+        except ArtifactError as exc:
+            from edgekit.convert.own_output import refused
+
+            raise refused(fmt, artifact_file_name(fmt, mode), content, exc) from exc
         parity, failures = measure_parity(job, loaded, mode)
         manifest = _finish(draft, tmp, loaded, parity, seconds, content)
         write_json_atomic(sidecar_path(artifact), manifest.to_dict())

@@ -104,7 +104,37 @@ def _prepared(proto: Any) -> bytes:
         float_path, prepared = Path(tmp) / "float.onnx", Path(tmp) / "prep.onnx"
         onnx.save(proto, float_path)
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
-        return prepared.read_bytes()
+        return _unshared(onnx.load(prepared)).SerializeToString()
+
+
+# Copies of an initializer up to this many elements are cheap; a larger shared one (tied weights) stays shared.
+UNSHARE_MAX_ELEMENTS = 4096
+
+
+def _unshared(proto: Any) -> Any:
+    """Give every node its own copy of each small constant it shares with other nodes.
+
+    tf2onnx folds the constants of every hard-swish (x + 3, / 6) and ReLU6 clip into one initializer each,
+    shared by all of them (28 nodes in MobileNetV3Small). The QDQ quantizer then quantizes it once, and
+    onnxruntime's int8 transform for x86 (session.x64quantprecision, which edgekit's session sets) rewrites
+    it once per consumer: "Attempt to replace the existing tensor", a file onnxruntime cannot initialise.
+    """
+    import math
+
+    graph = proto.graph
+    initializers = {t.name: t for t in graph.initializer if math.prod(t.dims) <= UNSHARE_MAX_ELEMENTS}
+    uses: dict[str, int] = {}
+    for node in graph.node:
+        for k, name in enumerate(node.input):
+            if name not in initializers:
+                continue
+            uses[name] = uses.get(name, 0) + 1
+            if uses[name] > 1:
+                copy = graph.initializer.add()
+                copy.CopyFrom(initializers[name])
+                copy.name = f"{name}__use{uses[name]}"
+                node.input[k] = copy.name
+    return proto
 
 
 def _quantize_static(prepared: bytes, calibration_inputs: np.ndarray, float_nodes: tuple[str, ...] = ()) -> bytes:
