@@ -114,11 +114,11 @@ def print_conversions(results: list[Any]) -> None:
         )
     out.print(table)
     for r in results:
-        if r.float_layers:  # --allow-float-fallback: what full integer missed, what was kept in float
-            missed = "; ".join(r.fallback[0].failures) if r.fallback else "outside its band"
-            out.print(
-                escape(f"{r.name}: full integer missed its band ({missed}); kept in float: {', '.join(r.float_layers)}")
-            )
+        if r.fallback:  # --allow-float-fallback: what full integer missed, each step tried, the one kept
+            first, kept = r.fallback[0], next(t for t in r.fallback if t.kept)
+            steps = ", ".join(f"{t.step} ({t.agreement:.1%})" for t in r.fallback[1:])
+            missed = f"{first.step} missed its band ({'; '.join(first.failures)})"
+            out.print(escape(f"{r.name}: {missed}; tried {steps}; kept {kept.step}"))
     if results:
         out.print(escape(f"artifacts in {results[0].artifact.parent}"))
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgekit.convert.calibration import CalibrationMethod, onnx_calibration
 from edgekit.convert.onnx_dynamic import MATMUL_OPS, quantize_rowwise
 from edgekit.errors import ConversionError
 from edgekit.formats import Quantization
@@ -92,7 +95,11 @@ def to_onnx(
         raise ConversionError(f"ONNX cannot do {mode.value}")
     if calibration_inputs is None or len(calibration_inputs) == 0:
         raise ConversionError("ONNX int8 needs calibration images")
-    return _quantize_static(_prepared(proto), calibration_inputs)
+    return _quantize_static(_prepared(proto), calibration_inputs, method=_method(options))
+
+
+def _method(options: Any) -> CalibrationMethod:
+    return CalibrationMethod(getattr(options, "calibration_method", CalibrationMethod.MINMAX))
 
 
 def _prepared(proto: Any) -> bytes:
@@ -137,25 +144,35 @@ def _unshared(proto: Any) -> Any:
     return proto
 
 
-def _quantize_static(prepared: bytes, calibration_inputs: np.ndarray, float_nodes: tuple[str, ...] = ()) -> bytes:
-    """QDQ int8, per-channel weights, calibrated; ``float_nodes`` stay float (``nodes_to_exclude``)."""
+def _quantize_static(
+    prepared: bytes,
+    calibration_inputs: np.ndarray,
+    float_nodes: tuple[str, ...] = (),
+    method: CalibrationMethod = CalibrationMethod.MINMAX,
+) -> bytes:
+    """QDQ int8, per-channel weights, calibrated by ``method``; ``float_nodes`` stay float (``nodes_to_exclude``)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    calibrate_method, extra_options = onnx_calibration(method)
 
     with tempfile.TemporaryDirectory(prefix="edgekit-onnx-") as tmp:
         source, quantized = Path(tmp) / "prep.onnx", Path(tmp) / "q.onnx"
         source.write_bytes(prepared)
         reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_inputs)
         try:
-            quantize_static(
-                source,
-                quantized,
-                reader,
-                quant_format=QuantFormat.QDQ,
-                activation_type=QuantType.QInt8,
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                nodes_to_exclude=list(float_nodes),
-            )
+            with contextlib.redirect_stdout(io.StringIO()):  # its histogram calibrators print
+                quantize_static(
+                    source,
+                    quantized,
+                    reader,
+                    quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8,
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    nodes_to_exclude=list(float_nodes),
+                    calibrate_method=calibrate_method,
+                    extra_options=extra_options,
+                )
         except (ValueError, RuntimeError) as exc:
             raise ConversionError(f"onnxruntime int8 quantization failed: {exc}") from exc
         return quantized.read_bytes()
@@ -180,7 +197,7 @@ def mixed_int8(reference: Any, calibration_inputs: np.ndarray, options: Any = No
         nodes = tuple(n for n in names if n in wanted)
         if not nodes:
             raise ConversionError(f"no ONNX node belongs to the layer(s) {', '.join(float_layers)}")
-        return _quantize_static(prepared, calibration_inputs, nodes)
+        return _quantize_static(prepared, calibration_inputs, nodes, _method(options))
 
     return quantize
 
