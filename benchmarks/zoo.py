@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in models if m not in MODELS] + [i for i in inputs if i not in INPUTS]
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}")
+    from edgekit.tensorflow_import import import_tensorflow
+
+    import_tensorflow()  # once, quietly (its start-up lines otherwise fill stderr)
     cases = []
     for model in models:
         for kind in inputs:

@@ -116,7 +116,10 @@ def print_conversions(results: list[Any]) -> None:
     for r in results:
         if r.fallback:  # --allow-float-fallback: what full integer missed, each step tried, the one kept
             first, kept = r.fallback[0], next(t for t in r.fallback if t.kept)
-            steps = ", ".join(f"{t.step} ({t.agreement:.1%})" for t in r.fallback[1:])
+            steps = ", ".join(
+                f"{t.step} ({t.agreement:.1%})" if t.made else f"{t.step} (not made: {t.failures[0]})"
+                for t in r.fallback[1:]
+            )
             missed = f"{first.step} missed its band ({'; '.join(first.failures)})"
             out.print(escape(f"{r.name}: {missed}; tried {steps}; kept {kept.step}"))
     if results:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from edgekit.cli import app
 from edgekit.convert import ConvertOptions, convert_all, raise_for_parity
+from edgekit.convert.results import FallbackTry
 from edgekit.errors import ParityError, UsageError
 from edgekit.formats import Format, Quantization
 
@@ -162,3 +163,21 @@ def test_fallback_options_are_checked_before_anything_loads() -> None:
     result = runner.invoke(app, ["convert", "--help"], env={"COLUMNS": "300"})
     assert "--allow-float-fallback" in result.output and "--max-accuracy-drop" in result.output
     assert runner.invoke(app, ["convert", "x.keras", "-q", "int8-mixed"]).exit_code == 2  # an outcome, not a choice
+
+
+def test_an_int16x8_the_converter_cannot_make_is_recorded_and_never_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from edgekit.convert import fallback
+    from edgekit.errors import ConversionError
+
+    def no_kernel(job: object, fmt: Format, mode: Quantization) -> bytes:
+        raise ConversionError("TFLite int16x8 conversion failed (op HARD_SWISH): not yet supported")
+
+    monkeypatch.setattr(fallback, "_converted", no_kernel)
+    job = SimpleNamespace(options=ConvertOptions())
+    failed = fallback._int16x8(job, Format.TFLITE)
+    assert failed.tried.made is False and failed.tried.step == "int16x8"
+    assert failed.tried.failures == ("TFLite int16x8 conversion failed (op HARD_SWISH): not yet supported",)
+    made = fallback._Candidate(job, Quantization.INT8, b"model", FallbackTry((), 1.2, 0.97, ("agreement",)))
+    assert fallback._best([made, failed]) is made

@@ -25,6 +25,7 @@ from typing import Any
 
 from edgekit.convert.artifacts import keep, measure_parity
 from edgekit.convert.results import CALIBRATION_METHODS, ConversionResult, FallbackTry
+from edgekit.errors import ConversionError
 from edgekit.formats import FORMATS, Format, Quantization
 
 RANKING_SAMPLES = 256  # held-out parity images the layers are ranked on (explain's default debug set)
@@ -55,7 +56,7 @@ def int8_or_mixed(job: Any, fmt: Format, content: bytes, started: float) -> Conv
     if not tries[-1].holds:
         tries += _float_layers(_best(tries), fmt)
     if not tries[-1].holds and Quantization.INT16X8 in FORMATS[fmt].modes:
-        tries.append(_measure(job, fmt, Quantization.INT16X8, _converted(job, fmt, Quantization.INT16X8)))
+        tries.append(_int16x8(job, fmt))
     chosen = tries[-1] if tries[-1].holds else _best(tries)
     seconds = round(time.perf_counter() - started, 3)
     story = tuple(replace(t.tried, kept=t is chosen) for t in tries) if len(tries) > 1 else ()
@@ -71,9 +72,21 @@ def _converted(job: Any, fmt: Format, mode: Quantization) -> bytes:
     return FORMATS[fmt].load_converter()(job.reference, mode, job.plan.calibration_inputs, job.options)
 
 
+def _int16x8(job: Any, fmt: Format) -> _Candidate:
+    """Step 3, or why it could not be made (LiteRT has no int16x8 kernel for some ops: HARD_SWISH)."""
+    try:
+        return _measure(job, fmt, Quantization.INT16X8, _converted(job, fmt, Quantization.INT16X8))
+    except ConversionError as exc:
+        tried = FallbackTry(
+            (), 0.0, 0.0, (str(exc),), job.options.calibration_method, Quantization.INT16X8.value, made=False
+        )
+        return _Candidate(job, Quantization.INT16X8, b"", tried)
+
+
 def _best(tries: list[_Candidate]) -> _Candidate:
-    """The candidate closest to its band: highest agreement, then smallest accuracy drop."""
-    return max(tries, key=lambda t: (t.tried.agreement, -t.tried.accuracy_drop_points))
+    """The candidate closest to its band: highest agreement, then smallest accuracy drop (one that was made)."""
+    made = [t for t in tries if t.content]
+    return max(made, key=lambda t: (t.tried.agreement, -t.tried.accuracy_drop_points))
 
 
 def _float_layers(start: _Candidate, fmt: Format) -> list[_Candidate]:

@@ -71,6 +71,7 @@ class FallbackTry:
     calibration_method: str = "minmax"
     mode: str = "int8"  # int8 (full integer, float_layers empty), int8-mixed or int16x8
     kept: bool = False  # the try written as the artifact
+    made: bool = True  # False: the converter could not make it (failures[0] says why)
 
     @property
     def step(self) -> str:
@@ -88,6 +89,7 @@ class FallbackTry:
             "agreement": self.agreement,
             "failures": list(self.failures),
             "kept": self.kept,
+            "made": self.made,
         }
 
 
