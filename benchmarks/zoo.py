@@ -27,8 +27,10 @@ import numpy as np
 
 MODELS = ("mobilenet_v2", "mobilenet_v3_small", "efficientnet_style", "resnet_style", "dense", "cnn")
 INPUTS = ("rgb32", "gray96")
+# MobileNetV2 at 32x32 learns slowly at Adam's default (75% after 12 epochs at 1e-3, 90% after 8 at 3e-3)
+LEARNING_RATE = {"mobilenet_v2": 3e-3, "mobilenet_v3_small": 3e-3}
 EPOCHS = {
-    "mobilenet_v2": 12,
+    "mobilenet_v2": 16,
     "mobilenet_v3_small": 12,
     "efficientnet_style": 8,
     "resnet_style": 10,
@@ -82,7 +84,7 @@ def _train(case: Case, out: Path, epochs: int, quick: bool) -> tuple[Path, Path]
     shape = images.shape[1:] if images.ndim == 4 else (*images.shape[1:], 1)
     model = _build(case.model, shape)
     started = time.perf_counter()
-    zt.fit(model, images[:-test].reshape(-1, *shape), labels[:-test], epochs)
+    zt.fit(model, images[:-test].reshape(-1, *shape), labels[:-test], epochs, LEARNING_RATE.get(case.model, 1e-3))
     case.seconds["train"] = round(time.perf_counter() - started, 1)
     case.params = int(model.count_params())
     x_test = images[-test:].reshape(-1, *shape).astype(np.float32)

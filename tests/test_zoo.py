@@ -12,12 +12,13 @@ import pytest
 
 from edgekit.formats import Quantization
 
-# width, epochs: small enough to train in seconds, trained enough that float answers mean something
+# width, epochs, learning rate: small enough to train in seconds, trained enough that float answers mean
+# something (an untrained model's near-ties flip even in float16)
 SMALL = {
-    "resnet_style": (1.0, 4),
-    "efficientnet_style": (0.5, 4),
-    "mobilenet_v3_small": (0.75, 4),
-    "mobilenet_v2": (0.35, 6),
+    "resnet_style": (1.0, 4, 1e-3),
+    "efficientnet_style": (0.5, 4, 1e-3),
+    "mobilenet_v3_small": (0.75, 4, 1e-3),
+    "mobilenet_v2": (0.35, 6, 3e-3),
 }
 # MobileNetV2 learns slowly at 32x32 (its last blocks see 1x1): 6 epochs and ~2.5 min of conversion on 2 cores
 SLOW = {"mobilenet_v2"}
@@ -45,10 +46,10 @@ def zoo_model(request: pytest.FixtureRequest, zoo_data: Any, tmp_path_factory: p
     from edgekit.models import zoo_training as zt
     from edgekit.models.zoo import ZOO
 
-    name, (width, epochs) = request.param, SMALL[request.param]
+    name, (width, epochs, learning_rate) = request.param, SMALL[request.param]
     images, labels, data = zoo_data
     model = ZOO[name]((32, 32, 3), 10, width=width)
-    zt.fit(model, images, labels, epochs)
+    zt.fit(model, images, labels, epochs, learning_rate)
     folder = tmp_path_factory.mktemp(name)
     model.save(folder / "model.keras")
     options = ConvertOptions(out_dir=folder / "artifacts", parity_samples=300, calibration_samples=200)
