@@ -59,7 +59,7 @@ def convert(
             help="How int8 activation ranges are drawn from the calibration images, both formats: minmax (the "
             "converters' default), percentile (99.999th of |x|: one outlier no longer stretches the range) or "
             "entropy (the range whose int8 histogram loses least, KL divergence).",
-            metavar="minmax|percentile|entropy",
+            metavar="<minmax|percentile|entropy>",
         ),
     ] = "minmax",
     parity_samples: Annotated[int, typer.Option(help="Held-out test images for the parity check.")] = 500,
