@@ -68,12 +68,14 @@ def _conv(weight: int, per_channel_in: Callable[[Shape], int]) -> Counter:
     return count
 
 
-def _matmul(left: int, right: int, k_of: Callable[[Shape, Shape], int]) -> Counter:
-    """Output elements x the inner dimension K."""
+def _matmul(left: int, right: int, k_of: Callable[[Shape | None, Shape], int | None]) -> Counter:
+    """Output elements x the inner dimension K (read from the weights where they show it: a flattened
+    activation's shape is often unknown to shape inference when its Reshape target is computed)."""
 
     def count(inputs: Sequence[Shape | None], outputs: Sequence[Shape | None]) -> int | None:
         a, b, y = _at(inputs, left), _at(inputs, right), _at(outputs, 0)
-        return None if a is None or b is None or y is None else _prod(y) * k_of(a, b)
+        k = None if b is None else k_of(a, b)
+        return None if k is None or y is None else _prod(y) * k
 
     return count
 
@@ -92,8 +94,11 @@ def _at(shapes: Sequence[Shape | None], k: int) -> Shape | None:
     return shapes[k] if k < len(shapes) else None
 
 
-def _last(a: Shape, b: Shape) -> int:
-    return a[-1] if a else 1
+def _inner(a: Shape | None, b: Shape) -> int | None:
+    """K of A [..., K] x B [..., K, N]: B's second last dimension, or A's last when B is a vector."""
+    if len(b) >= 2:
+        return b[-2]
+    return a[-1] if a else None
 
 
 # TFLite filters: CONV_2D [out, kh, kw, in/groups]; DEPTHWISE_CONV_2D [1, kh, kw, out]; FULLY_CONNECTED
@@ -102,18 +107,18 @@ TFLITE_COUNTERS: dict[str, Counter] = {
     "CONV_2D": _conv(1, lambda w: _prod(w[1:])),
     "DEPTHWISE_CONV_2D": _conv(1, lambda w: _prod(w[1:3])),
     "FULLY_CONNECTED": _conv(1, lambda w: w[-1]),
-    "BATCH_MATMUL": _matmul(0, 1, lambda a, b: a[-1] if len(a) > 1 else 1),
+    "BATCH_MATMUL": _matmul(0, 1, lambda a, b: a[-1] if a else None),
     "TRANSPOSE_CONV": _transposed(2, 1, lambda w: _prod(w[:3])),
 }
-# ONNX: Conv W [M, C/group, kH, kW] (ConvInteger the same; QLinearConv's W is input 3); Gemm/MatMul from A's
-# last dimension (Gemm's transA is read from its shape below); ConvTranspose W [C, M/group, kH, kW]
+# ONNX: Conv W [M, C/group, kH, kW] (ConvInteger the same; QLinearConv's W is input 3); MatMul's K from B
+# [K, N] (QLinearMatMul's B is input 3), Gemm's from B and transB (below); ConvTranspose W [C, M/group, kH, kW]
 ONNX_COUNTERS: dict[str, Counter] = {
     "Conv": _conv(1, lambda w: _prod(w[1:])),
     "ConvInteger": _conv(1, lambda w: _prod(w[1:])),
     "QLinearConv": _conv(3, lambda w: _prod(w[1:])),
-    "MatMul": _matmul(0, 1, _last),
-    "MatMulInteger": _matmul(0, 1, _last),
-    "QLinearMatMul": _matmul(0, 3, _last),
+    "MatMul": _matmul(0, 1, _inner),
+    "MatMulInteger": _matmul(0, 1, _inner),
+    "QLinearMatMul": _matmul(0, 3, _inner),
     "ConvTranspose": _transposed(0, 1, lambda w: _prod(w[1:])),
 }
 
@@ -182,8 +187,9 @@ def _onnx_macs(path: Path) -> MacCount | None:
 
 
 def _gemm(node: Any) -> Counter:
-    trans_a = next((a.i for a in node.attribute if a.name == "transA"), 0)
-    return _matmul(0, 1, lambda a, b: a[0] if trans_a else a[-1])
+    """Gemm's K: B [K, N], or [N, K] with transB."""
+    trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+    return _matmul(0, 1, lambda a, b: b[1 if trans_b else 0] if len(b) == 2 else None)
 
 
 def _onnx_shape(info: Any) -> Shape | None:

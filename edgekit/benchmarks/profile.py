@@ -127,9 +127,11 @@ def _tflite_profile(interpreter: Callable[..., Any], content: bytes, threads: in
             continue  # on constants alone: interpreters run it once, when the model loads
         try:
             one = _one_op_model(schema, model, [*_producers(op, made), op])
-            times.setdefault(name, []).append(_median_invoke_ms(interpreter, one, threads))
-        except (ValueError, RuntimeError):  # an op that needs its neighbours (a subgraph call, a variable)
+            ms = _median_invoke_ms(interpreter, one, threads)
+        except (ValueError, RuntimeError):  # it needs its neighbours: a shape computed at run time, a variable
             untimed.add(name)
+            continue
+        times.setdefault(name, []).append(ms)
     return op_profile(TFLITE_METHOD.format(runs=RUNS), times, RUNS, untimed)
 
 
