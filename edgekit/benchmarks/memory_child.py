@@ -37,6 +37,14 @@ def status_kib(field: str) -> int | None:
 
 
 def reset_high_water_mark() -> bool:
+    """Give freed heap back to the system (glibc), so that the model's allocations show in the resident set
+    instead of reusing pages the imports touched, then restart the high-water mark from the resident set."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     try:
         Path("/proc/self/clear_refs").write_text("5")  # 5: reset the peak RSS to the current RSS
     except OSError:
@@ -54,7 +62,8 @@ def sample(shape: Any, dtype: Any) -> np.ndarray:
     return rng.random(dims).astype(dtype)
 
 
-def run_tflite(module: Any, path: str, threads: int | None, runs: int) -> None:
+def run_tflite(module: Any, path: str, threads: int | None, runs: int) -> Any:
+    """Load and run; returns what must stay alive while the memory is read (the interpreter and its bytes)."""
     interpreter_class = getattr(module, "Interpreter", None) or module.lite.Interpreter
     content = Path(path).read_bytes()  # edgekit's session keeps the bytes: they are part of its footprint
     interpreter = interpreter_class(model_content=content, num_threads=threads)
@@ -66,9 +75,11 @@ def run_tflite(module: Any, path: str, threads: int | None, runs: int) -> None:
     for _ in range(runs):
         interpreter.set_tensor(detail["index"], x)
         interpreter.invoke()
+    return interpreter, content
 
 
-def run_onnx(ort: Any, path: str, threads: int | None, runs: int) -> None:
+def run_onnx(ort: Any, path: str, threads: int | None, runs: int) -> Any:
+    """Load and run; returns the session, which must stay alive while the memory is read."""
     options = ort.SessionOptions()
     options.add_session_config_entry("session.x64quantprecision", "1")  # as edgekit's session opens it
     if threads:
@@ -81,6 +92,7 @@ def run_onnx(ort: Any, path: str, threads: int | None, runs: int) -> None:
         x = np.repeat(x, inp.shape[0], axis=0)
     for _ in range(runs):
         session.run(None, {inp.name: x})
+    return session
 
 
 def main(argv: list[str]) -> int:
@@ -88,12 +100,11 @@ def main(argv: list[str]) -> int:
     module = importlib.import_module(module_name)
     reset = reset_high_water_mark()
     before, heap_before = status_kib("VmRSS"), status_kib("RssAnon")
-    if fmt == "onnx":
-        run_onnx(module, path, int(threads) or None, int(runs))
-    else:
-        run_tflite(module, path, int(threads) or None, int(runs))
+    run = run_onnx if fmt == "onnx" else run_tflite
+    alive = run(module, path, int(threads) or None, int(runs))
     after = {"hwm_after_kib": status_kib("VmHWM"), "anon_after_kib": status_kib("RssAnon")}
     print(json.dumps({"rss_before_kib": before, "anon_before_kib": heap_before, **after, "reset": reset}))
+    del alive
     return 0
 
 
