@@ -138,7 +138,10 @@ def print_bench(report: BenchReport) -> None:
             f"against {ref.name} ({ref.accuracy:.2%})"
         )
     table = Table(title=escape(title))
-    for column in ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "gate"):
+    from edgekit.benchmarks.report_costs import macs_text, memory_text, top_ops_text
+
+    columns = ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "MACs", "peak mem")
+    for column in (*columns, "top op", "gate"):
         table.add_column(column, justify="left" if column == "artifact" else "right", no_wrap=True)
     for row in report.artifacts:
         d, lat = row.drift, row.latency[small]
@@ -150,6 +153,9 @@ def print_bench(report: BenchReport) -> None:
             f"{d.agreement:.2%}",
             f"{lat.p50_ms * 1000:,.1f} us",
             f"{lat.p90_ms * 1000:,.1f} us",
+            macs_text(row.macs.total) if row.macs else "-",
+            memory_text(row, heap=False),
+            escape(top_ops_text(row, 1, untimed=False)),
             "[red]breach[/]" if row.breaches else "[green]ok[/]",
         )
     out.print(table)
