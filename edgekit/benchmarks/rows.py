@@ -66,9 +66,10 @@ class ArtifactResult:
             "drift": self.drift.to_dict(),
             "breaches": [b.to_dict() for b in self.breaches],
             **({"stale": self.stale} if self.stale else {}),
-            "macs": self.macs.to_dict() if self.macs else None,
-            "peak_memory": self.memory.to_dict() if self.memory else None,
-            "op_profile": self.op_profile.to_dict() if self.op_profile else None,
+            # absent when not measured (--no-profile, no onnx package), as in reports written before them
+            **({"macs": self.macs.to_dict()} if self.macs else {}),
+            **({"peak_memory": self.memory.to_dict()} if self.memory else {}),
+            **({"op_profile": self.op_profile.to_dict()} if self.op_profile else {}),
         }
 
     @staticmethod
