@@ -34,9 +34,24 @@ def _hard_swish_like() -> object:
 CALIBRATION = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
 
 
+def _int8_activations(model: object) -> bytes:
+    """QDQ with int8 activations and weights (edgekit's choice before it took uint8 activations)."""
+    import tempfile
+    from pathlib import Path
+
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    reader = type("Reader", (edgekit_onnx._Calibration, CalibrationDataReader), {})(CALIBRATION)
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "f.onnx", Path(tmp) / "q.onnx"
+        onnx.save(model, source)
+        quantize_static(source, target, reader, quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
+                        weight_type=QuantType.QInt8, per_channel=True)  # fmt: skip
+        return target.read_bytes()
+
+
 def test_shared_constants_quantized_as_is_make_a_file_onnxruntime_refuses_at_their_second_use():
-    quantized = edgekit_onnx._quantize_static(_hard_swish_like().SerializeToString(), CALIBRATION)
-    assert first_failing_onnx_node(quantized) == "Add 'second_add'"
+    assert first_failing_onnx_node(_int8_activations(_hard_swish_like())) == "Add 'second_add'"
 
 
 def test_unshared_constants_quantize_to_a_file_that_loads_and_computes_the_same():
@@ -46,7 +61,8 @@ def test_unshared_constants_quantize_to_a_file_that_loads_and_computes_the_same(
     prepared = edgekit_onnx._unshared(onnx.load_from_string(model.SerializeToString()))
     inputs_of = {n.name: list(n.input) for n in prepared.graph.node}
     assert inputs_of["first_add"][1] == "three" and inputs_of["second_add"][1] == "three__use2"
-    quantized = edgekit_onnx._quantize_static(prepared.SerializeToString(), CALIBRATION)
+    assert first_failing_onnx_node(_int8_activations(prepared)) is None  # unshared, even int8 activations load
+    quantized = edgekit_onnx._quantize_static(prepared.SerializeToString(), CALIBRATION)  # edgekit's u8s8
     assert first_failing_onnx_node(quantized) is None
     floats = ort.InferenceSession(model.SerializeToString()).run(None, {"input": CALIBRATION})[0]
     ints = ort.InferenceSession(quantized).run(None, {"input": CALIBRATION})[0]
@@ -56,7 +72,7 @@ def test_unshared_constants_quantize_to_a_file_that_loads_and_computes_the_same(
 
 
 def test_a_refusal_of_edgekits_own_file_is_named_a_converter_bug_with_its_op():
-    quantized = edgekit_onnx._quantize_static(_hard_swish_like().SerializeToString(), CALIBRATION)
+    quantized = _int8_activations(_hard_swish_like())
     error = refused(Format.ONNX, "onnx-int8.onnx", quantized, ArtifactError("cannot load x: Attempt to replace"))
     assert str(error).startswith("edgekit's own onnx-int8.onnx output does not load in onnxruntime")
     assert "it fails at op Add 'second_add'" in str(error)
