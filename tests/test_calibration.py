@@ -110,3 +110,22 @@ def test_an_op_without_an_int16x8_kernel_is_named(tmp_path) -> None:  # type: ig
     with pytest.raises(ConversionError, match=r"int16x8 conversion failed \(op HARD_SWISH\)") as caught:
         to_tflite(Reference(model), Quantization.INT16X8, images)
     assert "no int16x8 kernel for that op" in (caught.value.hint or "")
+
+
+def test_the_verdict_names_the_next_options_each_format_has() -> None:
+    from types import SimpleNamespace
+
+    from edgekit.convert.verdict import verdict_of
+
+    job = SimpleNamespace(
+        reference=SimpleNamespace(keras_model=None),
+        plan=SimpleNamespace(parity_inputs=None),
+        options=ConvertOptions(calibration_method="percentile"),
+    )
+    assert verdict_of(job, Format.TFLITE, b"", tried_all=False) == (
+        "its layers are not ranked (a SavedModel has no Keras layers to compare): --allow-float-fallback tries "
+        "--calibration-method minmax or entropy, then keeps it in float, then int16x8"
+    )
+    onnx = verdict_of(job, Format.ONNX, b"", tried_all=True)
+    assert "with calibration methods, float layers tried, use onnx-dynamic for this model" in onnx
+    assert "tflite-dynamic or tflite-float16" in verdict_of(job, Format.TFLITE, b"", tried_all=True)

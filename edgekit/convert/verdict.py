@@ -16,20 +16,27 @@ def verdict_of(job: Any, fmt: Format, content: bytes, tried_all: bool) -> str:
     ``tried_all``: --allow-float-fallback already tried every step, so the next option is outside int8.
     """
     worst = _worst_layer(job, fmt, content)
-    where = (
-        f"layer {worst.layer} ({worst.kind}) adds the most error ({worst.added_sqnr_db:.0f} dB SQNR)"
-        if worst is not None
-        else "no single layer stands out"
-    )
+    if worst is not None:
+        where = f"layer {worst.layer} ({worst.kind}) adds the most error ({worst.added_sqnr_db:.0f} dB SQNR)"
+    elif getattr(job.reference, "keras_model", None) is None:
+        where = "its layers are not ranked (a SavedModel has no Keras layers to compare)"
+    else:
+        where = "no single layer stands out"
     if tried_all:
         steps = "calibration methods, float layers" + (", int16x8" if _has_int16x8(fmt) else "")
         return (
-            f"{where}; with {steps} tried, use {fmt.value}-dynamic or float16 for this model, or train it to "
-            "clearer answers (int8 moves the images that sit close to a class boundary)"
+            f"{where}; with {steps} tried, use {_floats(fmt)} for this model, or train it to clearer answers "
+            "(int8 moves the images that sit close to a class boundary)"
         )
     others = " or ".join(m for m in CALIBRATION_METHODS if m != job.options.calibration_method)
     steps = f"--calibration-method {others}, then keeps it in float" + (", then int16x8" if _has_int16x8(fmt) else "")
     return f"{where}: --allow-float-fallback tries {steps}"
+
+
+def _floats(fmt: Format) -> str:
+    """The artifacts that keep float activations: dynamic, and float16 where the format has it."""
+    kept = [m for m in (Quantization.DYNAMIC, Quantization.FLOAT16) if m in FORMATS[fmt].modes]
+    return " or ".join(f"{fmt.value}-{m.value}" for m in kept)
 
 
 def _has_int16x8(fmt: Format) -> bool:
