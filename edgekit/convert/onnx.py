@@ -12,6 +12,7 @@ import numpy as np
 
 from edgekit.convert.calibration import CalibrationMethod, onnx_calibration
 from edgekit.convert.onnx_dynamic import MATMUL_OPS, quantize_rowwise
+from edgekit.convert.onnx_fusions import fuse_hard_swish
 from edgekit.errors import ConversionError
 from edgekit.formats import Quantization
 
@@ -103,7 +104,9 @@ def _method(options: Any) -> CalibrationMethod:
 
 
 def _prepared(proto: Any) -> bytes:
-    """The float model as onnxruntime's quantizer wants it (shapes inferred, MatMul + Add fused into Gemm)."""
+    """The float model as onnxruntime's quantizer wants it: shapes inferred, MatMul + Add fused into Gemm, BN
+    after a depthwise conv folded (quant_pre_process), small shared constants unshared, hard-swish chains
+    as one HardSwish op (onnx_fusions.py)."""
     import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -111,7 +114,9 @@ def _prepared(proto: Any) -> bytes:
         float_path, prepared = Path(tmp) / "float.onnx", Path(tmp) / "prep.onnx"
         onnx.save(proto, float_path)
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
-        return _unshared(onnx.load(prepared)).SerializeToString()
+        proto = _unshared(onnx.load(prepared))
+        fuse_hard_swish(proto)
+        return proto.SerializeToString()
 
 
 # Copies of an initializer up to this many elements are cheap; a larger shared one (tied weights) stays shared.
