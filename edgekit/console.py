@@ -114,11 +114,14 @@ def print_conversions(results: list[Any]) -> None:
         )
     out.print(table)
     for r in results:
-        if r.float_layers:  # --allow-float-fallback: what full integer missed, what was kept in float
-            missed = "; ".join(r.fallback[0].failures) if r.fallback else "outside its band"
-            out.print(
-                escape(f"{r.name}: full integer missed its band ({missed}); kept in float: {', '.join(r.float_layers)}")
+        if r.fallback:  # --allow-float-fallback: what full integer missed, each step tried, the one kept
+            first, kept = r.fallback[0], next(t for t in r.fallback if t.kept)
+            steps = ", ".join(
+                f"{t.step} ({t.agreement:.1%})" if t.made else f"{t.step} (not made: {t.failures[0]})"
+                for t in r.fallback[1:]
             )
+            missed = f"{first.step} missed its band ({'; '.join(first.failures)})"
+            out.print(escape(f"{r.name}: {missed}; tried {steps}; kept {kept.step}"))
     if results:
         out.print(escape(f"artifacts in {results[0].artifact.parent}"))
 
@@ -135,7 +138,10 @@ def print_bench(report: BenchReport) -> None:
             f"against {ref.name} ({ref.accuracy:.2%})"
         )
     table = Table(title=escape(title))
-    for column in ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "gate"):
+    from edgekit.benchmarks.report_costs import macs_text, memory_text, top_ops_text
+
+    columns = ("artifact", "size", "accuracy", "Δ pts", "agree", f"p50 b{small}", f"p90 b{small}", "MACs", "peak mem")
+    for column in (*columns, "top op", "gate"):
         table.add_column(column, justify="left" if column == "artifact" else "right", no_wrap=True)
     for row in report.artifacts:
         d, lat = row.drift, row.latency[small]
@@ -147,6 +153,9 @@ def print_bench(report: BenchReport) -> None:
             f"{d.agreement:.2%}",
             f"{lat.p50_ms * 1000:,.1f} us",
             f"{lat.p90_ms * 1000:,.1f} us",
+            macs_text(row.macs.total) if row.macs else "-",
+            memory_text(row, heap=False),
+            escape(top_ops_text(row, 1, untimed=False)),
             "[red]breach[/]" if row.breaches else "[green]ok[/]",
         )
     out.print(table)

@@ -4,6 +4,7 @@ import copy
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -231,12 +232,33 @@ def test_markdown_plots_and_step_summary(bench_result) -> None:  # type: ignore[
     ):
         assert heading in markdown
     table_rows = [line for line in markdown.splitlines() if line.startswith("| `")]
-    assert len(table_rows) == 3 * 7  # main table, drift table, per-class table
+    assert len(table_rows) == 4 * 7  # main table, costs table, drift table, per-class table
     assert "| `tflite-int8` | tflite | int8 |" in markdown
     assert summary.read_text().strip() == markdown.strip()
     assert {"latency", "accuracy_vs_size", "confusion_diff"} <= set(result.report.plots)
     for name in result.report.plots.values():
         assert (result.out_dir / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bench_reports_costs_and_without_profile_only_macs(bench_result) -> None:  # type: ignore[no-untyped-def]
+    result, _ = bench_result
+    rows = {r.name: r for r in result.report.artifacts}
+    assert {n: r.macs.total if r.macs else None for n, r in rows.items()} == dict.fromkeys(rows, 784 * 128 + 128 * 10)
+    assert all(r.memory and r.memory.peak_mb > 0 and r.op_profile and r.op_profile.top for r in rows.values())
+    int8 = rows["tflite-int8"].op_profile
+    assert (
+        int8 is not None
+        and int8.ops[0].op == "FULLY_CONNECTED"
+        and {o.op: o.nodes for o in int8.ops}["FULLY_CONNECTED"] == 2
+    )  # the dense model's time is its two matrix products
+    markdown = result.markdown_path.read_text()
+    assert "## What each artifact costs a device" in markdown and "| `tflite-int8` | 101.6 K |" in markdown
+    assert f"`edgekit explain {result.report.run_dir} " in markdown and "VmHWM" in markdown
+    bare = replace(
+        result.report, artifacts=tuple(replace(r, memory=None, op_profile=None) for r in result.report.artifacts)
+    )
+    text = render_markdown(bare)
+    assert "| `tflite-int8` | 101.6 K | - | - | - |" in text and "`--no-profile`" in text
 
 
 def test_report_round_trips_through_json(bench_result) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from edgekit.cli import app
 from edgekit.convert import ConvertOptions, convert_all, raise_for_parity
+from edgekit.convert.results import FallbackTry
 from edgekit.errors import ParityError, UsageError
 from edgekit.formats import Format, Quantization
 
@@ -94,6 +95,11 @@ def _check_blame_and_fallback(model: Path, tmp_path: Path, expected_float: tuple
         assert result.float_layers == expected_float, name
         assert result.parity_failures == () and result.parity["accuracy_drop_points"] <= 0.5
         assert result.fallback[0].float_layers == () and result.fallback[0].accuracy_drop_points > 20
+        # the order of the steps: other calibrations first (still full integer), then float layers; each measured
+        steps = [t.step for t in result.fallback]
+        assert steps[:3] == ["int8 minmax", "int8 percentile", "int8 entropy"], steps
+        assert all(t.accuracy_drop_points > 0.5 for t in result.fallback[:3])  # outliers: no range rule helps
+        assert steps[-1] == f"float: {', '.join(expected_float)}" and [t.kept for t in result.fallback][-1] is True
         sidecar = json.loads(result.manifest_path.read_text())
         assert sidecar["mode"] == "int8-mixed" and sidecar["options"]["float_layers"] == list(expected_float)
         assert load(result.artifact).metadata["mode"] == "int8-mixed"  # embedded in the model file too
@@ -126,7 +132,9 @@ def test_the_command_without_the_flag_fails_and_with_it_names_the_float_layers(f
     assert plain.exit_code == 1 and "parity check failed: tflite-int8" in plain.output
     mixed = runner.invoke(app, ["convert", model, *args, "-o", str(tmp_path / "b"), "--allow-float-fallback"])
     assert mixed.exit_code == 0, mixed.output
-    assert "kept in float: fragile, hidden" in " ".join(mixed.output.split())
+    said = " ".join(mixed.output.split())
+    assert "int8 minmax missed its band" in said and "tried int8 percentile" in said
+    assert said.count("kept float: fragile, hidden") == 1
 
 
 def test_max_accuracy_drop_moves_the_int8_bands_only() -> None:
@@ -155,3 +163,21 @@ def test_fallback_options_are_checked_before_anything_loads() -> None:
     result = runner.invoke(app, ["convert", "--help"], env={"COLUMNS": "300"})
     assert "--allow-float-fallback" in result.output and "--max-accuracy-drop" in result.output
     assert runner.invoke(app, ["convert", "x.keras", "-q", "int8-mixed"]).exit_code == 2  # an outcome, not a choice
+
+
+def test_an_int16x8_the_converter_cannot_make_is_recorded_and_never_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from edgekit.convert import fallback
+    from edgekit.errors import ConversionError
+
+    def no_kernel(job: object, fmt: Format, mode: Quantization) -> bytes:
+        raise ConversionError("TFLite int16x8 conversion failed (op HARD_SWISH): not yet supported")
+
+    monkeypatch.setattr(fallback, "_converted", no_kernel)
+    job = SimpleNamespace(options=ConvertOptions())
+    failed = fallback._int16x8(job, Format.TFLITE)
+    assert failed.tried.made is False and failed.tried.step == "int16x8"
+    assert failed.tried.failures == ("TFLite int16x8 conversion failed (op HARD_SWISH): not yet supported",)
+    made = fallback._Candidate(job, Quantization.INT8, b"model", FallbackTry((), 1.2, 0.97, ("agreement",)))
+    assert fallback._best([made, failed]) is made

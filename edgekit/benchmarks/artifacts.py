@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,27 @@ def measure_artifact(
         p50_vs_raw_invoke_best=round(latency[smallest].p50_ms / raw_best, 3) if raw_best else None,
         stale=stale_reason(model, reference_sha256),
     )
-    return ArtifactMeasurement(result, prediction.labels)
+    return ArtifactMeasurement(with_device_costs(result, path, model, config), prediction.labels)
+
+
+def with_device_costs(result: ArtifactResult, path: Path, model: Any, config: BenchConfig) -> ArtifactResult:
+    """The row with its MACs, and with --profile its peak memory and op profile (measured after its latency,
+    on interpreters of their own)."""
+    from edgekit.benchmarks.macs import count_macs
+
+    result = replace(result, macs=count_macs(path, model.format))
+    if not config.profile:
+        return result
+    from edgekit.benchmarks.memory import peak_memory
+    from edgekit.benchmarks.profile import profile_ops
+    from edgekit.runtime.backends import BACKENDS
+
+    module = BACKENDS[model.backend].module
+    return replace(
+        result,
+        memory=peak_memory(path, model.format, module, config.threads),
+        op_profile=profile_ops(path, model.format, module, config.threads),
+    )
 
 
 def _check_comparable(path: Path, model: Any, prediction: Any, evaluation: EvaluationSet) -> None:

@@ -23,6 +23,7 @@ class BenchConfig:
     out_dir: Path | None = None  # default: the run's bench/ folder
     declared: Any = None  # a contract.DeclaredContract: what the user declared about the model
     verify: bool = True  # check artifacts' sha256 against their sidecar or seal (--no-verify: skip)
+    profile: bool = True  # each artifact's peak memory (a child process) and per-op profile, apart from latency
 
     def validate(self) -> None:
         if self.split not in ("test", "validation", "train"):

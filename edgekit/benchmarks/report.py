@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from edgekit.benchmarks.latency import LatencyStats
+from edgekit.benchmarks.report_costs import costs_section, macs_text, memory_text
 from edgekit.benchmarks.results import SCHEMA_VERSION, ArtifactResult, BenchReport
 from edgekit.errors import ModelError, UsageError
 from edgekit.files import write_error
@@ -28,6 +29,7 @@ def render_markdown(report: BenchReport) -> str:
     return "\n".join(
         _summary(report)
         + _artifact_table(report)
+        + costs_section(report)
         + _drift_section(report)
         + _per_class_section(report)
         + _gate_section(report)
@@ -88,6 +90,7 @@ def _artifact_table(report: BenchReport) -> list[str]:
             f"p90 b{small}",
         ]
         + [f"img/s b{b}" for b in batches]
+        + ["MACs", "peak mem"]
         + ["backend", "gate"]
     )
     lines = [_row(header), "|" + "---|" * len(header)]
@@ -106,6 +109,7 @@ def _artifact_table(report: BenchReport) -> list[str]:
             _ms(s.p90_ms) if s else "-",
         ]
         cells += [_images_per_second(row.latency.get(b)) for b in batches]
+        cells += [macs_text(row.macs.total) if row.macs else "-", memory_text(row, heap=False)]
         cells += [f"{row.backend} {row.backend_version or ''}".strip(), _gate_cell(row)]
         lines.append(_row(cells))
     return lines

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edgekit.benchmarks.costs import OpProfile, PeakMemory
 from edgekit.benchmarks.drift import Drift
 from edgekit.benchmarks.gate import Breach
 from edgekit.benchmarks.latency import LatencyStats, latencies_from_dict, latencies_to_dict
+from edgekit.benchmarks.macs import MacCount
 from edgekit.formats import Format, Quantization
 
 
@@ -39,6 +41,9 @@ class ArtifactResult:
     p50_vs_raw_invoke_best: float | None = None
     breaches: tuple[Breach, ...] = ()
     stale: str | None = None  # why the artifact no longer describes the reference (converted from another model)
+    macs: MacCount | None = None  # multiply-accumulates of one image, from the artifact's graph
+    memory: PeakMemory | None = None  # its interpreter's peak memory in a process of its own (--profile)
+    op_profile: OpProfile | None = None  # which op types take its time at batch 1 (--profile)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +66,10 @@ class ArtifactResult:
             "drift": self.drift.to_dict(),
             "breaches": [b.to_dict() for b in self.breaches],
             **({"stale": self.stale} if self.stale else {}),
+            # absent when not measured (--no-profile, no onnx package), as in reports written before them
+            **({"macs": self.macs.to_dict()} if self.macs else {}),
+            **({"peak_memory": self.memory.to_dict()} if self.memory else {}),
+            **({"op_profile": self.op_profile.to_dict()} if self.op_profile else {}),
         }
 
     @staticmethod
@@ -86,6 +95,9 @@ class ArtifactResult:
             p50_vs_raw_invoke_best=_optional_float(data["p50_vs_raw_invoke_best"]),
             breaches=tuple(Breach.from_dict(b) for b in data["breaches"]),
             stale=data.get("stale"),
+            macs=MacCount.from_dict(data["macs"]) if data.get("macs") else None,
+            memory=PeakMemory.from_dict(data["peak_memory"]) if data.get("peak_memory") else None,
+            op_profile=OpProfile.from_dict(data["op_profile"]) if data.get("op_profile") else None,
         )
 
 

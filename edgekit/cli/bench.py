@@ -76,6 +76,13 @@ def bench(
         float | None, typer.Option(help=GATE_HELP + "points an artifact may fall below the baseline's accuracy.")
     ] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots beside the report.")] = True,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            help="Measure each artifact's peak memory (in a child process) and which op types take its time "
+            "(apart from the latency runs). MACs are always counted."
+        ),
+    ] = True,
     data: DataOption = None,
     scale: ScaleOption = None,
     offset: OffsetOption = None,
@@ -124,6 +131,7 @@ def bench(
         out_dir=out_dir,
         declared=declared,
         verify=not no_verify,
+        profile=profile,
     )
     config.validate()
     baseline_pair = (load_report(baseline), baseline) if baseline else None

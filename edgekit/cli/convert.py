@@ -48,10 +48,20 @@ def convert(
             "--quantize",
             "-q",
             help="none (float32), float16 (TFLite), dynamic (int8 weights), int8 (full integer, "
-            "calibrated), or all that the format can do.",
+            "calibrated), int16x8 (TFLite: int16 activations, int8 weights; the step after int8 when it misses "
+            "its band, not in all), or all that the format can do.",
         ),
     ] = ALL_MODES,
     calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
+    calibration_method: Annotated[
+        str,
+        typer.Option(
+            help="How int8 activation ranges are drawn from the calibration images, both formats: minmax (the "
+            "converters' default), percentile (99.999th of |x|: one outlier no longer stretches the range) or "
+            "entropy (the range whose int8 histogram loses least, KL divergence).",
+            metavar="<minmax|percentile|entropy>",
+        ),
+    ] = "minmax",
     parity_samples: Annotated[int, typer.Option(help="Held-out test images for the parity check.")] = 500,
     out_dir: Annotated[
         Path | None,
@@ -111,6 +121,7 @@ def convert(
     declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names)
     options = ConvertOptions(
         calibration_samples=calibration_samples,
+        calibration_method=calibration_method,
         parity_samples=parity_samples,
         overwrite=overwrite,
         onnx_dynamic_ops=onnx_dynamic_ops,

@@ -21,7 +21,7 @@ from edgekit.convert.results import (
     FallbackTry,
 )
 from edgekit.convert.reuse import unfinished_reason
-from edgekit.errors import OutputError, ParityError
+from edgekit.errors import ArtifactError, OutputError, ParityError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.formats import FORMATS, Format, Quantization, check_supported
 from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, sidecar_path
@@ -58,7 +58,13 @@ def convert_all(
     for fmt, mode in pairs:
         check_supported(fmt, mode)
     target = Path(options.out_dir) if options.out_dir is not None else default_artifacts_dir(source)
-    mixed = [(f, Quantization.INT8_MIXED) for f, m in pairs if m is Quantization.INT8 and options.allow_float_fallback]
+    mixed = [  # what --allow-float-fallback may write instead
+        (f, fallback)
+        for f, m in pairs
+        if m is Quantization.INT8 and options.allow_float_fallback
+        for fallback in (Quantization.INT8_MIXED, Quantization.INT16X8)
+        if fallback in FORMATS[f].produced_modes and (f, fallback) not in pairs
+    ]
     clash = [artifact_file_name(f, m) for f, m in pairs + mixed if (target / artifact_file_name(f, m)).exists()]
     for name in list(clash):
         why = unfinished_reason(target / name)
@@ -148,7 +154,12 @@ def _convert_one(job: _Job, fmt: Format, mode: Quantization) -> ConversionResult
         from edgekit.convert.fallback import int8_or_mixed
 
         return int8_or_mixed(job, fmt, content, started)
-    return keep(job, fmt, mode, content, round(time.perf_counter() - started, 3))
+    result = keep(job, fmt, mode, content, round(time.perf_counter() - started, 3))
+    if mode is Quantization.INT8 and result.parity_failures:
+        from edgekit.convert.verdict import verdict_of
+
+        return replace(result, verdict=verdict_of(job, fmt, content, tried_all=False))
+    return result
 
 
 def keep(
@@ -156,11 +167,11 @@ def keep(
 ) -> ConversionResult:
     """Embed the metadata, write the artifact and its sidecar (atomically) with its parity figures.
 
-    ``tries``: for int8-mixed, every candidate --allow-float-fallback tried; the last one is this artifact.
+    ``tries``: every candidate --allow-float-fallback tried; the one marked ``kept`` is this artifact.
     """
     artifact = job.target / artifact_file_name(fmt, mode)
     draft = _manifest(job, fmt, mode, artifact)
-    float_layers = tries[-1].float_layers if tries else ()
+    float_layers = next((t.float_layers for t in tries if t.kept), ())
     if tries:
         story = {"float_layers": list(float_layers), "float_fallback": [t.to_dict() for t in tries]}
         draft = replace(draft, options={**draft.options, **story})
@@ -170,7 +181,12 @@ def keep(
         tmp.write_bytes(content)
         from edgekit.runtime import load
 
-        loaded = load(tmp)  # the artifact must load in its own runtime before it is kept
+        try:
+            loaded = load(tmp)  # the artifact must load in its own runtime before it is kept
+        except ArtifactError as exc:
+            from edgekit.convert.own_output import refused
+
+            raise refused(fmt, artifact_file_name(fmt, mode), content, exc) from exc
         parity, failures = measure_parity(job, loaded, mode)
         manifest = _finish(draft, tmp, loaded, parity, seconds, content)
         write_json_atomic(sidecar_path(artifact), manifest.to_dict())
@@ -195,7 +211,9 @@ def _manifest(job: _Job, fmt: Format, mode: Quantization, artifact: Path) -> Art
         edgekit_version=__version__,
         versions=library_versions(),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        calibration=plan.calibration if mode.needs_calibration else None,
+        calibration={**plan.calibration, "method": options.calibration_method}
+        if mode.needs_calibration and plan.calibration
+        else None,
         evaluation_note=prepared.evaluation_note,
         options=options.artifact_options(fmt, mode),
         runtime=FORMATS[fmt].backends[0],
@@ -267,7 +285,11 @@ def _onnx_facts(content: bytes) -> dict[str, Any]:
 
 def raise_for_parity(results: list[ConversionResult]) -> None:
     """ParityError naming every artifact outside its band (the artifacts stay written)."""
-    bad = [f"{r.name}: {'; '.join(r.parity_failures)}" for r in results if r.parity_failures]
+    bad = [
+        f"{r.name}: {'; '.join(r.parity_failures)}" + (f" ({r.verdict})" if r.verdict else "")
+        for r in results
+        if r.parity_failures
+    ]
     if bad:
         raise ParityError(
             "parity check failed: " + " | ".join(bad),

@@ -1,51 +1,112 @@
-"""Accuracy-aware int8 (``--allow-float-fallback``): full integer first; when it misses its band, keep in float
-the layer that adds the most error, one at a time, until the band holds or the tries run out.
+"""Accuracy-aware int8 (``--allow-float-fallback``): full integer first; when it misses its band, the next steps
+in order, each measured on the held-out parity images, until one holds:
+
+1. the other calibration methods (percentile, entropy: still full integer, only the activation ranges change);
+2. per-layer float: keep in float the layer that adds the most error, one at a time (at most
+   ``float_fallback_tries``), calibrated by the best method of step 1;
+3. TFLite only: int16x8 (int16 activations, int8 weights, still integer-only).
 
 The ranking is ``edgekit explain``'s: each candidate is compared with the Keras reference layer by layer on
 held-out parity images, and the layer whose own added error is largest (the lowest added SQNR, see
-``explain/artifact.py``) goes to float next. TFLite keeps it float through TensorFlow's quantization
-debugger (``denylisted_nodes``), ONNX through onnxruntime's ``nodes_to_exclude``. The artifact is written as
-FORMAT-int8-mixed, its sidecar naming the float layers and every try; the full-integer candidate that
-missed is not kept. Without the flag nothing here runs: full integer stays the promise, a miss an error.
+``explain/artifact.py``) goes to float next. TFLite keeps it float through ``denylisted_nodes``, ONNX through
+onnxruntime's ``nodes_to_exclude``. The kept artifact is FORMAT-int8 (a calibration method held),
+FORMAT-int8-mixed (its sidecar naming the float layers) or tflite-int16x8, with every try in its sidecar;
+candidates that missed are not kept. When none holds, the best is kept and its verdict says what is left.
+Without the flag nothing here runs: full integer stays the promise, a miss an error with a verdict.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edgekit.convert.artifacts import keep, measure_parity
-from edgekit.convert.results import ConversionResult, FallbackTry
+from edgekit.convert.results import CALIBRATION_METHODS, ConversionResult, FallbackTry
+from edgekit.errors import ConversionError
 from edgekit.formats import FORMATS, Format, Quantization
 
 RANKING_SAMPLES = 256  # held-out parity images the layers are ranked on (explain's default debug set)
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """One measured try: what it is, its bytes, and the job (options) that made it."""
+
+    job: Any
+    mode: Quantization
+    content: bytes
+    tried: FallbackTry
+
+    @property
+    def holds(self) -> bool:
+        return not self.tried.failures
+
+
 def int8_or_mixed(job: Any, fmt: Format, content: bytes, started: float) -> ConversionResult:
-    """The full-integer artifact when it holds its band, else the int8-mixed one (see the module docstring)."""
-    figures, failures = _evaluate(job, fmt, Quantization.INT8, content)
-    if not failures:
-        return keep(job, fmt, Quantization.INT8, content, round(time.perf_counter() - started, 3))
+    """The first candidate that holds its band, in the module docstring's order (else the best one)."""
+    tries = [_measure(job, fmt, Quantization.INT8, content)]
+    for method in (m for m in CALIBRATION_METHODS if m != job.options.calibration_method):
+        if tries[-1].holds:
+            break
+        tried_job = replace(job, options=replace(job.options, calibration_method=method))
+        tries.append(_measure(tried_job, fmt, Quantization.INT8, _converted(tried_job, fmt, Quantization.INT8)))
+    if not tries[-1].holds:
+        tries += _float_layers(_best(tries), fmt)
+    if not tries[-1].holds and Quantization.INT16X8 in FORMATS[fmt].modes:
+        tries.append(_int16x8(job, fmt))
+    chosen = tries[-1] if tries[-1].holds else _best(tries)
+    seconds = round(time.perf_counter() - started, 3)
+    story = tuple(replace(t.tried, kept=t is chosen) for t in tries) if len(tries) > 1 else ()
+    result = keep(chosen.job, fmt, chosen.mode, chosen.content, seconds, story)
+    if chosen.holds:
+        return result
+    from edgekit.convert.verdict import verdict_of
+
+    return replace(result, verdict=verdict_of(chosen.job, fmt, chosen.content, tried_all=True))
+
+
+def _converted(job: Any, fmt: Format, mode: Quantization) -> bytes:
+    return FORMATS[fmt].load_converter()(job.reference, mode, job.plan.calibration_inputs, job.options)
+
+
+def _int16x8(job: Any, fmt: Format) -> _Candidate:
+    """Step 3, or why it could not be made (LiteRT has no int16x8 kernel for some ops: HARD_SWISH)."""
+    try:
+        return _measure(job, fmt, Quantization.INT16X8, _converted(job, fmt, Quantization.INT16X8))
+    except ConversionError as exc:
+        tried = FallbackTry(
+            (), 0.0, 0.0, (str(exc),), job.options.calibration_method, Quantization.INT16X8.value, made=False
+        )
+        return _Candidate(job, Quantization.INT16X8, b"", tried)
+
+
+def _best(tries: list[_Candidate]) -> _Candidate:
+    """The candidate closest to its band: highest agreement, then smallest accuracy drop (one that was made)."""
+    made = [t for t in tries if t.content]
+    return max(made, key=lambda t: (t.tried.agreement, -t.tried.accuracy_drop_points))
+
+
+def _float_layers(start: _Candidate, fmt: Format) -> list[_Candidate]:
+    """Step 2: one more layer in float per try, from ``start``'s calibration, until the band holds."""
     from edgekit.explain.golden import capture_keras
 
+    job = start.job
     golden = capture_keras(job.reference.keras_model, job.plan.parity_inputs[:RANKING_SAMPLES])
     quantize = FORMATS[fmt].load_mixed_converter()(job.reference, job.plan.calibration_inputs, job.options)
-    tries, candidate = [_try((), figures, failures)], content
+    tries: list[_Candidate] = []
+    candidate = start.content
     float_layers: tuple[str, ...] = ()
-    while failures and len(float_layers) < job.options.float_fallback_tries:
+    while (not tries or not tries[-1].holds) and len(float_layers) < job.options.float_fallback_tries:
         layer = _worst_quantized_layer(golden, fmt, candidate, float_layers)
         if layer is None:
             break
         float_layers = (*float_layers, layer)
         candidate = quantize(float_layers)
-        figures, failures = _evaluate(job, fmt, Quantization.INT8_MIXED, candidate)
-        tries.append(_try(float_layers, figures, failures))
-    seconds = round(time.perf_counter() - started, 3)
-    if not float_layers:  # no layer adds error worth keeping in float: full integer, outside its band, as without
-        return keep(job, fmt, Quantization.INT8, content, seconds)
-    return keep(job, fmt, Quantization.INT8_MIXED, candidate, seconds, tuple(tries))
+        tries.append(_measure(job, fmt, Quantization.INT8_MIXED, candidate, float_layers))
+    return tries
 
 
 def _worst_quantized_layer(golden: Any, fmt: Format, content: bytes, float_layers: tuple[str, ...]) -> str | None:
@@ -73,21 +134,23 @@ def _worst_quantized_layer(golden: Any, fmt: Format, content: bytes, float_layer
     return None
 
 
-def _evaluate(job: Any, fmt: Format, mode: Quantization, content: bytes) -> tuple[dict[str, Any] | None, list[str]]:
-    """A candidate's parity figures and band failures (it is loaded from a temporary file, not kept)."""
+def _measure(
+    job: Any, fmt: Format, mode: Quantization, content: bytes, float_layers: tuple[str, ...] = ()
+) -> _Candidate:
+    """A candidate's parity figures against its band (it is loaded from a temporary file, not kept)."""
     from edgekit.runtime import load
 
     with tempfile.TemporaryDirectory(prefix="edgekit-fallback-") as tmp:
         path = Path(tmp) / f"candidate{FORMATS[fmt].suffix}"
         path.write_bytes(content)
-        return measure_parity(job, load(path), mode)
-
-
-def _try(float_layers: tuple[str, ...], figures: dict[str, Any] | None, failures: list[str]) -> FallbackTry:
+        figures, failures = measure_parity(job, load(path), mode)
     figures = figures or {}
-    return FallbackTry(
+    tried = FallbackTry(
         float_layers,
         float(figures.get("accuracy_drop_points", 0.0)),
         float(figures.get("agreement", 0.0)),
         tuple(failures),
+        job.options.calibration_method,
+        mode.value,
     )
+    return _Candidate(job, mode, content, tried)

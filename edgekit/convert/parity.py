@@ -26,6 +26,7 @@ PARITY_BANDS: dict[Quantization, ParityBand] = {
     Quantization.DYNAMIC: ParityBand(min_agreement=0.995),
     Quantization.INT8: ParityBand(min_agreement=0.99, max_accuracy_drop=0.5),
     Quantization.INT8_MIXED: ParityBand(min_agreement=0.99, max_accuracy_drop=0.5),  # the promise int8 missed
+    Quantization.INT16X8: ParityBand(min_agreement=0.99, max_accuracy_drop=0.5),  # the same promise
 }
 
 

@@ -12,6 +12,7 @@ from edgekit.formats import Format, Quantization
 from edgekit.layout import artifact_name
 
 DEFAULT_CALIBRATION_SAMPLES = 300
+CALIBRATION_METHODS = ("minmax", "percentile", "entropy")  # convert/calibration.py's CalibrationMethod
 DEFAULT_PARITY_SAMPLES = 500
 DEFAULT_FLOAT_FALLBACK_TRIES = 4  # layers kept in float, at most, before --allow-float-fallback gives up
 
@@ -29,6 +30,7 @@ class ConvertOptions:
     max_accuracy_drop: float | None = None  # points an int8 artifact may lose (None: the band's 0.5)
     allow_float_fallback: bool = False  # int8 outside its band: keep the worst layers in float until it holds
     float_fallback_tries: int = DEFAULT_FLOAT_FALLBACK_TRIES
+    calibration_method: str = "minmax"  # how int8 activation ranges are drawn: minmax, percentile, entropy
 
     def validate(self) -> None:
         if self.calibration_samples < 1:
@@ -42,6 +44,10 @@ class ConvertOptions:
         if self.allow_float_fallback and not self.measure_parity:
             raise UsageError(
                 "--allow-float-fallback needs the parity check: it keeps layers in float until the band holds"
+            )
+        if self.calibration_method not in CALIBRATION_METHODS:
+            raise UsageError(
+                f"--calibration-method must be {', '.join(CALIBRATION_METHODS)}, got {self.calibration_method!r}"
             )
         if self.float_fallback_tries < 1:
             raise UsageError(f"the float fallback needs at least 1 try, got {self.float_fallback_tries}")
@@ -62,13 +68,28 @@ class FallbackTry:
     accuracy_drop_points: float
     agreement: float
     failures: tuple[str, ...]
+    calibration_method: str = "minmax"
+    mode: str = "int8"  # int8 (full integer, float_layers empty), int8-mixed or int16x8
+    kept: bool = False  # the try written as the artifact
+    made: bool = True  # False: the converter could not make it (failures[0] says why)
+
+    @property
+    def step(self) -> str:
+        """The try in words: 'int8 minmax', 'int8 percentile', 'float: conv_1, add', 'int16x8'."""
+        if self.float_layers:
+            return f"float: {', '.join(self.float_layers)}"
+        return self.mode if self.mode == "int16x8" else f"{self.mode} {self.calibration_method}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "mode": self.mode,
+            "calibration_method": self.calibration_method,
             "float_layers": list(self.float_layers),
             "accuracy_drop_points": self.accuracy_drop_points,
             "agreement": self.agreement,
             "failures": list(self.failures),
+            "kept": self.kept,
+            "made": self.made,
         }
 
 
@@ -86,7 +107,8 @@ class ConversionResult:
     parity_failures: tuple[str, ...]
     contract: Contract
     float_layers: tuple[str, ...] = ()  # int8-mixed: the layers kept in float
-    fallback: tuple[FallbackTry, ...] = ()  # int8-mixed: every candidate tried, full integer first
+    fallback: tuple[FallbackTry, ...] = ()  # --allow-float-fallback: every candidate tried, full integer first
+    verdict: str | None = None  # an int8 outside its band: the layer that loses it and the option that may fix it
 
     @property
     def name(self) -> str:
@@ -106,4 +128,5 @@ class ConversionResult:
             "contract": self.contract.to_dict(),
             "float_layers": list(self.float_layers),
             "fallback": [t.to_dict() for t in self.fallback],
+            "verdict": self.verdict,
         }

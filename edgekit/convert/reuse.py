@@ -20,8 +20,10 @@ def artifact_is_current(
     manifest = read_artifact_manifest(sidecar_path(artifact))
     if manifest is None or not artifact.is_file():
         return False
-    same_calibration = (
-        not mode.needs_calibration or (manifest.calibration or {}).get("count") == options.calibration_samples
+    calibration = manifest.calibration or {}
+    same_calibration = not mode.needs_calibration or (
+        calibration.get("count") == options.calibration_samples
+        and calibration.get("method", "minmax") == options.calibration_method
     )
     return (
         manifest.source_model.get("sha256") == source_sha256

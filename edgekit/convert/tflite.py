@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from edgekit.convert.calibration import CalibrationMethod
+from edgekit.convert.tflite_calibration import calibrated_model, quantized, with_ranges
 from edgekit.errors import ConversionError
 from edgekit.formats import Quantization
 
@@ -26,6 +29,13 @@ def converter_settings(mode: Quantization) -> dict[str, Any]:
             "inference_output_type": "int8",
             "representative_dataset": True,
         },
+        Quantization.INT16X8: {
+            "optimizations": ["DEFAULT"],
+            "supported_ops": ["EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"],
+            "inference_input_type": "int16",
+            "inference_output_type": "int16",
+            "representative_dataset": True,
+        },
     }
     return settings[mode]
 
@@ -43,10 +53,20 @@ def to_tflite(
     tf = import_tensorflow()
     converter = _converter(tf, reference)
     _configure(tf, converter, mode, calibration_inputs, reference.facts.input_shape)
-    content = _run_converter(converter, mode)
-    if mode is Quantization.INT8:
+    method = calibration_method(options)
+    if mode is Quantization.INT8 and method is not CalibrationMethod.MINMAX:
+        assert calibration_inputs is not None  # _configure refuses int8 without them
+        images = calibration_inputs
+        content = _guarded(mode, lambda: quantized(with_ranges(calibrated_model(converter), images, method)))
+    else:
+        content = _run_converter(converter, mode)
+    if mode in (Quantization.INT8, Quantization.INT16X8):
         check_full_integer(content)
     return content
+
+
+def calibration_method(options: Any) -> CalibrationMethod:
+    return CalibrationMethod(getattr(options, "calibration_method", CalibrationMethod.MINMAX))
 
 
 def _converter(tf: Any, reference: Any) -> Any:
@@ -58,38 +78,32 @@ def _converter(tf: Any, reference: Any) -> Any:
 def mixed_int8(reference: Any, calibration_inputs: np.ndarray, options: Any = None) -> Any:
     """A function of Keras layer names -> int8 .tflite bytes with those layers' ops in float.
 
-    Calibrates once (TensorFlow's QuantizationDebugger on the int8 settings), then each call quantizes again
-    with the layers' op outputs as ``denylisted_nodes``; inputs and outputs stay int8 (``fully_quantize``).
+    Calibrates once (calibrate-only, then the ranges of --calibration-method), then each call quantizes again
+    with the layers' op outputs as ``denylisted_nodes``; inputs and outputs stay int8 (``fully_quantize``),
+    as TensorFlow's QuantizationDebugger does.
     """
-    import warnings
-
     from edgekit.convert.scopes import LayerScopes, output_layer
-    from edgekit.native_output import quiet_native_output
     from edgekit.tensorflow_import import import_tensorflow
 
     tf = import_tensorflow()
     converter = _converter(tf, reference)
     _configure(tf, converter, Quantization.INT8, calibration_inputs, reference.facts.input_shape)
-    with quiet_native_output(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # calibration statistics, and tf.lite.Interpreter's deprecation
-        debugger = tf.lite.experimental.QuantizationDebugger(converter=converter)
-    names = [t for op in op_details(debugger.calibrated_model, with_names=True) for t in op["output_names"]]
+    method = calibration_method(options)
+    calibrated = _guarded(
+        Quantization.INT8, lambda: with_ranges(calibrated_model(converter), calibration_inputs, method)
+    )
+    names = [t for op in op_details(calibrated, with_names=True) for t in op["output_names"]]
     scopes = LayerScopes([layer.name for layer in reference.keras_model.layers], names)
     final = output_layer(reference.keras_model)
 
     def nodes_of(layer: str) -> list[str]:  # the model's output tensor is named after the graph, not its layer
-        return scopes.names_of(layer, names) + (_output_names(debugger.calibrated_model) if layer == final else [])
+        return scopes.names_of(layer, names) + (_output_names(calibrated) if layer == final else [])
 
     def quantize(float_layers: tuple[str, ...]) -> bytes:
         nodes = sorted({n for layer in float_layers for n in nodes_of(layer)})
         if not nodes:
             raise ConversionError(f"no TFLite op belongs to the layer(s) {', '.join(float_layers)}")
-        with quiet_native_output(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            debugger.options = tf.lite.experimental.QuantizationDebugOptions(
-                denylisted_nodes=nodes, fully_quantize=True
-            )
-            return bytes(debugger.get_nondebug_quantized_model())
+        return _guarded(Quantization.INT8_MIXED, lambda: quantized(calibrated, nodes))
 
     return quantize
 
@@ -123,23 +137,41 @@ def _configure(
 def _run_converter(converter: Any, mode: Quantization) -> bytes:
     import warnings
 
-    from edgekit.native_output import quiet_native_output
-
-    try:
-        with quiet_native_output(), warnings.catch_warnings():  # the MLIR converter logs every pass to fd 2
+    def run() -> bytes:
+        with warnings.catch_warnings():
             # "Statistics for quantized inputs were expected": int8 I/O takes its ranges from calibration.
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
             return bytes(converter.convert())
+
+    return _guarded(mode, run)
+
+
+_OP = re.compile(r"'(tfl?\.[\w.]+)'|for op: '(\w+)'")
+
+
+def _guarded(mode: Quantization, step: Callable[[], bytes]) -> bytes:
+    """Run a converter step with its logs kept off the terminal; its failure is a ConversionError naming the op."""
+    from edgekit.native_output import quiet_native_output
+
+    try:
+        with quiet_native_output():  # the MLIR converter logs every pass to fd 2
+            return step()
+    except ConversionError:
+        raise
     except Exception as exc:  # the converter raises ConverterError, ValueError or RuntimeError
         text = str(exc)
-        op = re.search(r"'(tfl?\.[\w.]+)'", text)
-        named = f" (op {op.group(1)})" if op else ""
+        op = _OP.search(text)
+        named = f" (op {op.group(1) or op.group(2)})" if op else ""
         raise ConversionError(
             f"TFLite {mode.label} conversion failed{named}: {text.strip().splitlines()[0][:300] if text else exc!r}",
-            "full-integer int8 needs an int8 kernel for every op; the message names the op that has none"
-            if mode is Quantization.INT8
-            else None,
+            _HINTS.get(mode),
         ) from exc
+
+
+_HINTS = {
+    Quantization.INT8: "full-integer int8 needs an int8 kernel for every op; the message names the op that has none",
+    Quantization.INT16X8: "LiteRT has no int16x8 kernel for that op: use --quantize int8 (with --allow-float-fallback)",
+}
 
 
 def op_details(content: bytes, with_names: bool = False) -> list[dict[str, Any]]:

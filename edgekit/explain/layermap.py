@@ -5,9 +5,11 @@ A layer is matched, in this order:
 - by name: the last activation (in execution order) that the layer owns by its name scope
   (``convert/scopes.py``) and whose shape is the layer's, directly or channels-first (tf2onnx runs
   convolutions NCHW: the tensor is transposed back to NHWC before it is compared);
-- by shape: the only activation with the layer's shape between its matched neighbours.
-Anything else is listed with the reason: fused into a later layer (its output is never materialised),
-the identity at inference (Dropout: no op of its own), or nothing carries its name or shape.
+- by shape: the only activation with the layer's shape between its matched neighbours that no other
+  layer's scope claims.
+A tensor made by a layout move (tf2onnx's NHWC <-> NCHW Transpose, or a Reshape of a 1x1 map) is its
+input again and matches no layer but a Permute or a Reshape. Anything else is listed with the one-line
+reason ``reasons.py`` gives.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ import numpy as np
 from edgekit.convert.scopes import LayerScopes
 from edgekit.explain.capture import Capture, CapturedTensor
 from edgekit.explain.golden import INPUT_LAYER, Golden
+from edgekit.explain.reasons import FOLDED_INTO_WEIGHTS, why_unmatched
+
+CONV_KINDS = frozenset({"Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D", "SeparableConv2D", "Dense"})
+RESHAPING_OPS = frozenset({"Reshape", "Squeeze", "Unsqueeze", "Flatten", "RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
+MOVING_LAYERS = frozenset({"Permute", "Reshape"})  # layers whose output may be a pure move of their input
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,23 @@ class LayerMap:
 
 
 def layout_of(tensor: CapturedTensor, expected: tuple[int, ...]) -> bool | None:
-    """False when the tensor has the expected shape, True when it has it channels-first, None otherwise."""
+    """False when the tensor has the expected shape, True when it has it channels-first, None otherwise.
+
+    A tensor that knows its layout is read in it alone: an NCHW (N, 16, 16, 16) is no NHWC one.
+    """
     shape = tensor.values.shape
+    moved = np.moveaxis(tensor.values, 1, -1).shape if len(shape) >= 3 else None
+    if tensor.channels_first is not None:
+        fits = (moved if tensor.channels_first else shape) == expected
+        return tensor.channels_first if fits else None
     if shape == expected:
         return False
-    if len(shape) >= 3 and np.moveaxis(tensor.values, 1, -1).shape == expected:
-        return True
-    return None
+    return True if moved == expected else None
+
+
+def _comparable(tensor: CapturedTensor, kind: str) -> bool:
+    """Whether a tensor can be a layer's output: a layout transpose is its input again, unless the layer is one."""
+    return not tensor.moves_only or kind in MOVING_LAYERS
 
 
 def map_layers(golden: Golden, capture: Capture) -> LayerMap:
@@ -68,17 +85,31 @@ def map_layers(golden: Golden, capture: Capture) -> LayerMap:
         boundary = _fixed(layer, golden, capture) or _by_name(layer, golden, capture, scopes)
         if boundary is not None:
             found[layer] = boundary
+    _give_folded_batchnorms_their_conv(golden, found)
     for position, layer in enumerate(names):
         if layer not in found:
-            boundary = _by_shape(position, golden, capture, found)
+            boundary = _by_shape(position, golden, capture, scopes, found)
             if boundary is not None:
                 found[layer] = boundary
+    matched = {layer: boundary.tensor for layer, boundary in found.items()}
     unmatched = tuple(
-        Unmatched(layer, _why(position, golden, capture, scopes))
+        Unmatched(layer, why_unmatched(position, golden, capture, scopes, matched))
         for position, layer in enumerate(names)
         if layer not in found
     )
     return LayerMap(tuple(found[layer] for layer in names if layer in found), unmatched)
+
+
+def _give_folded_batchnorms_their_conv(golden: Golden, found: dict[str, Boundary]) -> None:
+    """A BatchNormalization with no tensor, right after a matched convolution, was folded into its weights: the
+    convolution's tensor is the BatchNormalization's output (TFLite names it after the conv alone when the
+    BatchNormalization's offset is zero)."""
+    for position in range(1, len(golden.layers)):
+        layer, previous = golden.layers[position], golden.layers[position - 1]
+        conv = found.get(previous.name)
+        if layer.kind in FOLDED_INTO_WEIGHTS and layer.name not in found and conv and previous.kind in CONV_KINDS:
+            found[layer.name] = Boundary(layer.name, conv.tensor, conv.match, conv.channels_first)
+            del found[previous.name]
 
 
 def _boundary(layer: str, tensor: CapturedTensor | None, golden: Golden, match: str) -> Boundary | None:
@@ -100,28 +131,29 @@ def _fixed(layer: str, golden: Golden, capture: Capture) -> Boundary | None:
 
 def _by_name(layer: str, golden: Golden, capture: Capture, scopes: LayerScopes) -> Boundary | None:
     index = golden.layer_names.index(layer)
-    owned = [t for t in capture.tensors if scopes.owner(t.scope) == index]
+    kind = golden.layers[index].kind
+    owned = [t for t in capture.tensors if scopes.owner(t.scope) == index and _comparable(t, kind)]
     fitting = [b for b in (_boundary(layer, t, golden, "name") for t in owned) if b is not None]
     return fitting[-1] if fitting else None
 
 
-def _by_shape(position: int, golden: Golden, capture: Capture, found: dict[str, Boundary]) -> Boundary | None:
+def _by_shape(
+    position: int, golden: Golden, capture: Capture, scopes: LayerScopes, found: dict[str, Boundary]
+) -> Boundary | None:
+    """The only unclaimed tensor with the layer's shape between its matched neighbours. A tensor whose scope
+    names another layer is a step of that layer (tf2onnx's Conv that took a BatchNormalization's scale), unless
+    its op only reshapes: tf2onnx names the reshapes it adds after a neighbouring op."""
     names = golden.layer_names
     before = [found[n].tensor.order for n in names[:position] if n in found]
     after = [found[n].tensor.order for n in names[position + 1 :] if n in found]
     low, high = (before[-1] if before else -1), (after[0] if after else float("inf"))
     used = {b.tensor.name for b in found.values()}
-    between = [t for t in capture.tensors if low < t.order < high and t.name not in used]
+    kind = golden.layers[position].kind
+    between = [
+        t
+        for t in capture.tensors
+        if low < t.order < high and t.name not in used and _comparable(t, kind)
+        and (scopes.owner(t.scope) in (None, position) or t.op in RESHAPING_OPS)
+    ]  # fmt: skip
     fitting = [b for b in (_boundary(names[position], t, golden, "shape") for t in between) if b is not None]
     return fitting[0] if len(fitting) == 1 else None
-
-
-def _why(position: int, golden: Golden, capture: Capture, scopes: LayerScopes) -> str:
-    names = golden.layer_names
-    owners = {scopes.owner(t.scope) for t in capture.tensors if position in scopes.layers_in(t.scope)}
-    later = sorted(o for o in owners if o is not None and o > position)
-    if later:
-        return f"fused into {names[later[0]]}: its own output is never materialised"
-    if position > 0 and np.array_equal(golden.values[names[position]], golden.values[names[position - 1]]):
-        return "the identity at inference: no op of its own in the artifact"
-    return "no activation carries its name or its shape"

@@ -21,6 +21,11 @@ from edgekit.runtime.tensors import onnx_info
 
 CPU = "CPUExecutionProvider"
 _MISSING_DATA = re.compile(r'External data path does not exist: "?([^"\n]+)"?')
+# On x86-64 without VNNI, onnxruntime's u8s8 int8 kernels (VPMADDUBSW) can saturate and change answers;
+# x64quantprecision asks for its exact, slightly slower path there (ignored elsewhere). Measured on an
+# AVX2-only host: the digits model's onnx-int8 agreement 98.9% -> 99.4%, onnx-dynamic 99.4% -> 100%.
+SESSION_CONFIG = (("session.x64quantprecision", "1"),)
+_INITIALIZATION = "Exception during initialization"
 
 
 def load_failed(path: Path, exc: BaseException) -> ArtifactError:
@@ -32,10 +37,23 @@ def load_failed(path: Path, exc: BaseException) -> ArtifactError:
             f"{path} keeps its weights in an external data file, {Path(missing.group(1)).name}, which is missing",
             "copy the .data file(s) saved with the model into the same folder as the .onnx",
         )
+    if _INITIALIZATION in text:  # parsed and checked, then refused while onnxruntime prepared the graph
+        return ArtifactError(
+            f"onnxruntime cannot initialise {path}: {text.splitlines()[0][-300:]}",
+            "the file is a readable ONNX model; onnxruntime rejects its graph (an op or an optimisation of it)",
+        )
     return ArtifactError(
         f"cannot load {path}: {(text.splitlines() or [type(exc).__name__])[0][:300]}",
         "the file is corrupt or not an ONNX model",
     )
+
+
+def session_options(ort: Any) -> Any:
+    """The SessionOptions edgekit opens every ONNX model with (convert's own-output check uses them too)."""
+    options = ort.SessionOptions()
+    for key, value in SESSION_CONFIG:
+        options.add_session_config_entry(key, value)
+    return options
 
 
 class OnnxRuntimeSession(Session):
@@ -46,11 +64,7 @@ class OnnxRuntimeSession(Session):
 
     def __init__(self, ort: Any, content: bytes, path: Path, num_threads: int | None) -> None:
         self.path = path
-        options = ort.SessionOptions()
-        # On x86-64 without VNNI, onnxruntime's u8s8 int8 kernels (VPMADDUBSW) can saturate and change
-        # answers; this asks for its exact, slightly slower path there (ignored elsewhere). Measured on
-        # an AVX2-only host: the digits model's onnx-int8 agreement 98.9% -> 99.4%, onnx-dynamic 99.4% -> 100%.
-        options.add_session_config_entry("session.x64quantprecision", "1")
+        options = session_options(ort)
         if num_threads:
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1

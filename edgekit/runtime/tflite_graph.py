@@ -80,9 +80,12 @@ def _read(schema: Any, content: bytes) -> GraphFacts:
 
 
 def _quantization(schema: Any, types: set[int]) -> str:
-    """int8 (8-bit tensors and no float32 one: integer compute), float16 (half weights), dynamic (int8
-    weights beside float32 activations), else none: the names of formats.Quantization."""
+    """int16x8 (int16 activations, int8 weights), int8 (8-bit tensors and no float32 one: integer compute),
+    float16 (half weights), dynamic (int8 weights beside float32 activations), else none: the names of
+    formats.Quantization."""
     kinds = schema.TensorType
+    if kinds.FLOAT32 not in types and kinds.INT16 in types and kinds.INT8 in types:
+        return "int16x8"
     if kinds.FLOAT32 not in types and types & {kinds.INT8, kinds.UINT8}:
         return "int8"
     if kinds.FLOAT16 in types:

@@ -1,0 +1,131 @@
+"""--calibration-method (both formats) and --quantize int16x8 (TFLite): what they change, measured."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgekit.convert import ConvertOptions, convert_all
+from edgekit.convert.calibration import CalibrationMethod, histogram_ranges
+from edgekit.errors import ConversionError, UsageError
+from edgekit.formats import Format, Quantization, check_supported, expand
+
+
+def _outlier_batches() -> list[dict[str, np.ndarray]]:
+    """Gaussian activations (sd 1) with one 50-sigma outlier in 20,000 values."""
+    rng = np.random.default_rng(0)
+    batches = [{"t": rng.normal(size=5000).astype(np.float32)} for _ in range(4)]
+    batches[2]["t"][17] = 50.0
+    return batches
+
+
+def test_percentile_and_entropy_ranges_ignore_one_outlier_that_minmax_would_stretch_to() -> None:
+    percentile = histogram_ranges(CalibrationMethod.PERCENTILE, _outlier_batches())["t"]
+    entropy = histogram_ranges(CalibrationMethod.ENTROPY, _outlier_batches())["t"]
+    assert percentile[0] == pytest.approx(-percentile[1]) and 3.0 < percentile[1] < 6.0  # symmetric, ~4.4 sigma
+    assert entropy[1] < 12.0 and entropy[0] < -2.0  # minmax's high end would be 50
+
+
+def test_the_method_is_validated_recorded_and_part_of_reuse() -> None:
+    with pytest.raises(UsageError, match="--calibration-method must be minmax, percentile, entropy"):
+        ConvertOptions(calibration_method="kl").validate()
+    assert ConvertOptions(calibration_method="entropy").calibration_method == "entropy"
+
+
+def _activation_scales(content: bytes) -> list[float]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(content, 0)
+    graph = model.Subgraphs(0)
+    scales = []
+    for i in range(graph.TensorsLength()):
+        tensor = graph.Tensors(i)
+        q, constant = tensor.Quantization(), model.Buffers(tensor.Buffer()).DataLength() > 0
+        if tensor.Type() == schema.TensorType.INT8 and q is not None and q.ScaleLength() == 1 and not constant:
+            scales.append(float(q.Scale(0)))
+    return scales
+
+
+def test_percentile_narrows_the_int8_ranges_of_both_formats_and_holds_the_band(cnn_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import onnx
+
+    pairs = [(Format.TFLITE, Quantization.INT8), (Format.ONNX, Quantization.INT8)]
+    made = {}
+    for method in ("minmax", "percentile"):
+        options = ConvertOptions(out_dir=tmp_path / method, parity_samples=300, calibration_method=method)
+        made[method] = {r.name: r for r in convert_all(cnn_run.run_dir, pairs, options)}
+    for name in ("tflite-int8", "onnx-int8"):
+        result = made["percentile"][name]
+        assert result.parity_failures == (), result.parity
+        sidecar = result.manifest_path.read_text()
+        assert '"method": "percentile"' in sidecar
+    minmax = _activation_scales(made["minmax"]["tflite-int8"].artifact.read_bytes())
+    percentile = _activation_scales(made["percentile"]["tflite-int8"].artifact.read_bytes())
+    assert len(minmax) == len(percentile) > 3
+    assert sum(p < m * 0.99 for p, m in zip(percentile, minmax, strict=True)) >= 2  # ranges narrowed, not all kept
+
+    def onnx_scales(method: str) -> dict[str, float]:
+        graph = onnx.load(str(made[method]["onnx-int8"].artifact)).graph
+        return {
+            t.name: float(onnx.numpy_helper.to_array(t))
+            for t in graph.initializer
+            if t.name.endswith("_scale") and not t.dims
+        }
+
+    narrowed = [n for n, s in onnx_scales("percentile").items() if s < onnx_scales("minmax").get(n, 0) * 0.99]
+    assert len(narrowed) >= 1  # the cnn's convolutions: ReLU outputs with a long tail
+
+
+def test_int16x8_is_tflite_only_opt_in_and_runs_with_int16_inputs(dense_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from edgekit.runtime import load
+
+    assert (Format.TFLITE, Quantization.INT16X8) not in expand(["all"], ["all"])
+    assert expand(["all"], ["int16x8"]) == [(Format.TFLITE, Quantization.INT16X8)]
+    with pytest.raises(UsageError, match="onnx cannot do --quantize int16x8"):
+        check_supported(Format.ONNX, Quantization.INT16X8)
+    options = ConvertOptions(out_dir=tmp_path, parity_samples=300)
+    [result] = convert_all(dense_run.run_dir, [(Format.TFLITE, Quantization.INT16X8)], options)
+    assert result.name == "tflite-int16x8" and result.parity_failures == ()
+    assert result.parity["agreement"] >= 0.99
+    model = load(result.artifact)
+    assert model.input_dtype == np.int16 and model.output_dtype == np.int16
+    assert model.graph.quantization == "int16x8"
+
+
+def test_an_op_without_an_int16x8_kernel_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import keras
+
+    from edgekit.convert.tflite import to_tflite
+
+    class Reference:  # the little of a Reference that to_tflite reads
+        kind = "keras"
+
+        def __init__(self, model: object) -> None:
+            self.model = model
+            self.facts = type("Facts", (), {"input_shape": (8,)})()
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8), keras.layers.Activation("hard_swish")])
+    images = np.random.default_rng(0).normal(size=(16, 8)).astype(np.float32)
+    with pytest.raises(ConversionError, match=r"int16x8 conversion failed \(op HARD_SWISH\)") as caught:
+        to_tflite(Reference(model), Quantization.INT16X8, images)
+    assert "no int16x8 kernel for that op" in (caught.value.hint or "")
+
+
+def test_the_verdict_names_the_next_options_each_format_has() -> None:
+    from types import SimpleNamespace
+
+    from edgekit.convert.verdict import verdict_of
+
+    job = SimpleNamespace(
+        reference=SimpleNamespace(keras_model=None),
+        plan=SimpleNamespace(parity_inputs=None),
+        options=ConvertOptions(calibration_method="percentile"),
+    )
+    assert verdict_of(job, Format.TFLITE, b"", tried_all=False) == (
+        "its layers are not ranked (a SavedModel has no Keras layers to compare): --allow-float-fallback tries "
+        "--calibration-method minmax or entropy, then keeps it in float, then int16x8"
+    )
+    onnx = verdict_of(job, Format.ONNX, b"", tried_all=True)
+    assert "with calibration methods, float layers tried, use onnx-dynamic for this model" in onnx
+    assert "tflite-dynamic or tflite-float16" in verdict_of(job, Format.TFLITE, b"", tried_all=True)
