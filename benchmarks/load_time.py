@@ -1,4 +1,4 @@
-"""What the guards against hostile model files (edgekit.runtime.safety) cost at load time, per artifact.
+"""What the guards against hostile model files (edgekit.runtime.safety.admission) cost at load time, per artifact.
 
     python benchmarks/load_time.py edgekit-runs/dense-mnist/artifacts [more dirs or files] [--rounds 9]
 
@@ -28,7 +28,7 @@ import numpy as np
 
 import edgekit.runtime.model as model_module
 from edgekit.runtime import load
-from edgekit.runtime.safety import admit
+from edgekit.runtime.safety.admission import admit
 
 
 def _unguarded(*args: Any, **kwargs: Any) -> None:

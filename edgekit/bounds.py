@@ -3,7 +3,7 @@
 A file is read only when it is a regular file (a FIFO would block forever, ``/dev/zero`` never ends);
 an array's header (``.npy``, ``.npz`` members, IDX) must promise exactly the bytes the file holds, and
 no more than this machine's memory; an image's pixel count is checked before it is decoded. Training
-data (``edgekit.data``) and the device runtime's inputs (``edgekit.runtime.images``) both read through
+data (``edgekit.data``) and the device runtime's inputs (``edgekit.runtime.pictures.images``) both read through
 here; errors are DataErrors, which the runtime re-raises as ArtifactErrors.
 """
 

@@ -21,7 +21,9 @@ from edgekit.layout import MODEL_FILE, RunLayout
 RUN_KIND, ARTIFACT_KIND = "edgekit.train", "edgekit.artifact"
 RUN_SCHEMA_VERSION = 2  # 2: adds the contract and training-image fingerprints
 ARTIFACT_SCHEMA_VERSION = 3  # 2: adds the contract and the evaluation note; 3: the content seal
-CONTENT_KEY = "content_sha256"  # the seal: the file's sha256 with this field set to PLACEHOLDER (runtime.integrity)
+CONTENT_KEY = (
+    "content_sha256"  # the seal: the file's sha256 with this field set to PLACEHOLDER (runtime.safety.integrity)
+)
 PLACEHOLDER = "0" * 64
 MAX_MANIFEST_BYTES = 16 << 20  # manifests are a few KiB; a bigger file is damaged, not read
 T = TypeVar("T")

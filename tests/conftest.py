@@ -67,7 +67,7 @@ def cnn_run(tiny_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory):
 def write_idx_dataset(folder: Path, n_train: int = 120, n_test: int = 40, seed: int = 0) -> None:
     """Write the four standard IDX .gz files of a small synthetic dataset (labels 0..9 cycling)."""
     from edgekit.data import IDX_FILES
-    from edgekit.data.idx import write_idx
+    from edgekit.idx import write_idx
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,5 +102,5 @@ def cnn_artifacts(cnn_run, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session", autouse=True)
 def _probe_verdicts_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """edgekit.runtime.safety records probe verdicts under EDGEKIT_CACHE_DIR: the session's, not the user's."""
+    """runtime.safety.admission records probe verdicts under EDGEKIT_CACHE_DIR: the session's, not the user's."""
     os.environ["EDGEKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("edgekit-cache"))

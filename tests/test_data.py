@@ -8,8 +8,8 @@ import pytest
 
 from edgekit.contract import mnist_contract
 from edgekit.data import IDX_FILES, SAMPLE_SPLIT_PER_CLASS, DatasetName, load_dataset
-from edgekit.data.idx import read_idx, write_idx
 from edgekit.errors import DataError
+from edgekit.idx import read_idx, write_idx
 from edgekit.progress import RecordingReporter
 from tests.conftest import write_idx_dataset
 

@@ -16,8 +16,8 @@ from PIL import Image
 
 from edgekit.bounds import load_npy
 from edgekit.data import IDX_FILES, count_overlap, load_data, load_dataset
-from edgekit.data.idx import read_idx, write_idx
 from edgekit.errors import DataError
+from edgekit.idx import read_idx, write_idx
 from tests.child_cli import run_cli
 from tests.conftest import write_idx_dataset
 

@@ -233,7 +233,7 @@ def test_json_never_holds_nan(cnn_artifacts, tmp_path: Path, monkeypatch: pytest
 def test_big_folder_workers_give_the_same_rows(cnn_artifacts, tiny_dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from PIL import Image
 
-    from edgekit.runtime.decoding import Decoder
+    from edgekit.runtime.pictures.decoding import Decoder
     from edgekit.runtime.predict_files import predict_files
 
     for i, image in enumerate(tiny_dataset.test.images[:300]):

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from edgekit.manifests import CONTENT_KEY, PLACEHOLDER
-from edgekit.runtime.integrity import seal
+from edgekit.runtime.safety.integrity import seal
 from tests import fuzz_onnx, fuzz_tflite
 from tests.fuzz_runner import Outcome, run_files
 

@@ -208,7 +208,7 @@ def test_damaged_pictures_are_error_rows_never_tracebacks(tmp_path: Path) -> Non
 
     from PIL import Image
 
-    from edgekit.runtime.images import read_file
+    from edgekit.runtime.pictures.images import read_file
 
     rng, base = random.Random(1), (np.random.default_rng(0).random((40, 30)) * 255).astype(np.uint8)
     seeds = {}

@@ -15,7 +15,7 @@ from edgekit.cli import app
 from edgekit.contract import mnist_contract
 from edgekit.errors import ArtifactError, BackendError, UsageError
 from edgekit.runtime import load, prepare_images
-from edgekit.runtime.images import load_images, mnist_style
+from edgekit.runtime.pictures.images import load_images, mnist_style
 from edgekit.runtime.quantization import dequantize, quantize
 from tests.cli_checks import no_bug
 
@@ -164,7 +164,7 @@ def test_real_digit_survives_the_picture_round_trip(tmp_path: Path, dense_artifa
 
 
 def test_folder_and_idx_inputs(tmp_path: Path, tiny_dataset) -> None:  # type: ignore[no-untyped-def]
-    from edgekit.data.idx import write_idx
+    from edgekit.idx import write_idx
 
     write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", tiny_dataset.test.images[:4])
     np.save(tmp_path / "b.npy", tiny_dataset.test.images[4:6])

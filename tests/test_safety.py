@@ -1,5 +1,5 @@
 """No model file can crash the process (issue 11): the structural check, the child-process probe, and the
-rule that decides between the fast in-process path and the probe (edgekit.runtime.safety)."""
+rule that decides between the fast in-process path and the probe (edgekit.runtime.safety.admission)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import edgekit.runtime.safety as safety
+import edgekit.runtime.safety.admission as safety
 from edgekit.errors import ArtifactError, UsageError
 from edgekit.formats import Format
 from edgekit.runtime import load
-from edgekit.runtime.probe import probe
-from edgekit.runtime.safety import admit, check_structure
+from edgekit.runtime.safety.admission import admit, check_structure
+from edgekit.runtime.safety.probe import probe
 from tests.fuzz_onnx import tiny_model
 from tests.fuzz_tflite import OP, T, float_model, int8_model, pack, quant, unpack
 
@@ -274,7 +274,7 @@ def test_onnx_with_external_data_is_probed_every_time(tmp_path: Path, monkeypatc
 
 def test_the_probe_child_reads_onnx_types_as_the_runtime_does() -> None:
     """The child runs without edgekit's modules, so it keeps its own copy of the ONNX type table."""
-    from edgekit.runtime import probe_child
+    from edgekit.runtime.safety import probe_child
     from edgekit.runtime.tensors import ONNX_DTYPES
 
     assert probe_child.ONNX_TYPES == ONNX_DTYPES

@@ -30,7 +30,7 @@ class BenchConfig:
             raise UsageError(f"--dataset-split must be test, validation or train, not {self.split!r}")
         if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
             raise UsageError(f"batch sizes must be positive, got {list(self.batch_sizes)}")
-        from edgekit.runtime.opening import check_threads
+        from edgekit.runtime.safety.opening import check_threads
 
         check_threads(self.threads)
 

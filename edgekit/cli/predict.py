@@ -58,7 +58,7 @@ def predict(
     code is then 1.
     """
     from edgekit.runtime import load
-    from edgekit.runtime.decoding import Decoder
+    from edgekit.runtime.pictures.decoding import Decoder
     from edgekit.runtime.predict_files import check_top_k, predict_files
 
     check_top_k(top_k)

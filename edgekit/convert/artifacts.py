@@ -27,7 +27,7 @@ from edgekit.formats import FORMATS, Format, Quantization, check_supported
 from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, sidecar_path
 from edgekit.manifests import ArtifactManifest
 from edgekit.progress import Reporter, SilentReporter
-from edgekit.runtime.integrity import seal
+from edgekit.runtime.safety.integrity import seal
 from edgekit.versions import library_versions
 
 

@@ -65,7 +65,7 @@ def _loads(proto: Any, nodes: list[Any], types: dict[str, int]) -> bool:
     import onnxruntime as ort
 
     from edgekit.native_output import quiet_native_output
-    from edgekit.runtime.onnx_session import session_options
+    from edgekit.runtime.onnx.session import session_options
 
     if not nodes:
         return True

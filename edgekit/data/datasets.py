@@ -25,11 +25,11 @@ import numpy as np
 from edgekit.bounds import check_npz
 from edgekit.contract import mnist_contract
 from edgekit.data.conform import conform_images, conform_labels
-from edgekit.data.idx import read_idx
 from edgekit.data.sample import IMAGE_SHAPE, sample_dataset
 from edgekit.data.splits import Dataset, Split
 from edgekit.dataset_names import DatasetName
 from edgekit.errors import DataError
+from edgekit.idx import read_idx
 from edgekit.progress import Reporter, SilentReporter
 
 

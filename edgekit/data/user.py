@@ -26,9 +26,9 @@ from edgekit.data.conform import common_scale, conform_images, conform_labels
 from edgekit.data.datasets import DatasetName, _find_idx_set, load_dataset
 from edgekit.data.digits import DIGITS_NAME, load_digits_dataset
 from edgekit.data.folders import read_class_folders
-from edgekit.data.idx import read_idx
 from edgekit.data.splits import Dataset, Split, carve_validation, split_three_ways
 from edgekit.errors import DataError
+from edgekit.idx import read_idx
 from edgekit.progress import Reporter
 
 KNOWN_DATASETS = (*(d.value for d in DatasetName), DIGITS_NAME)

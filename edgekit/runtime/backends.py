@@ -12,10 +12,10 @@ from typing import Any
 
 from edgekit.errors import BackendError, UsageError
 from edgekit.formats import FORMATS, Format
-from edgekit.runtime.onnx_session import OnnxRuntimeSession
+from edgekit.runtime.onnx.session import OnnxRuntimeSession
 from edgekit.runtime.session import Prepared, Session
 from edgekit.runtime.tensors import ONNX_DTYPES, TensorInfo
-from edgekit.runtime.tflite_session import LiteRTSession, TensorFlowLiteSession, TFLiteRuntimeSession, TFLiteSession
+from edgekit.runtime.tflite.session import LiteRTSession, TensorFlowLiteSession, TFLiteRuntimeSession, TFLiteSession
 
 __all__ = [
     "BACKENDS",

@@ -56,7 +56,7 @@ def embedded_metadata(fmt: Format, content: bytes, where: str) -> Any | None:
     if fmt is Format.TFLITE:
         raw = tflite_metadata_bytes(content)
     else:
-        from edgekit.runtime.onnx_graph import read_onnx_metadata
+        from edgekit.runtime.onnx.graph import read_onnx_metadata
 
         raw = read_onnx_metadata(content).get(METADATA_KEY)
     if raw is None:

@@ -4,7 +4,7 @@
     prediction = model.predict(images)       # raw samples, see edgekit.runtime.inputs for the rule
 
 Before any interpreter sees the file, it is read within bounds, its graph is read, its hashes are checked and
-its metadata validated (``runtime.opening``). The contract comes from the artifact's metadata or from what
+its metadata validated (``runtime.safety.opening``). The contract comes from the artifact's metadata or from what
 the file shows (``runtime.artifact_contract``).
 A model exported with a fixed batch size is fed chunks of exactly that size, the last one padded.
 
@@ -28,12 +28,12 @@ from edgekit.errors import ArtifactError, UsageError
 from edgekit.runtime.artifact_contract import artifact_contract
 from edgekit.runtime.backends import TFLITE_BACKENDS, open_session
 from edgekit.runtime.inputs import is_scalar_scaling, model_values, unit_pixel_contract
-from edgekit.runtime.opening import check_threads, open_file
-from edgekit.runtime.pixels import PixelFill, pixel_fill
+from edgekit.runtime.pictures.pixels import PixelFill, pixel_fill
 from edgekit.runtime.prediction import Prediction
 from edgekit.runtime.quantization import dequantize, quantize, to_tensor_dtype
 from edgekit.runtime.runner import Runner, RunnerPlan, prepare
-from edgekit.runtime.safety import admit
+from edgekit.runtime.safety.admission import admit
+from edgekit.runtime.safety.opening import check_threads, open_file
 
 __all__ = ["MAX_CHUNK", "TFLITE_BACKENDS", "Model", "Prediction", "dequantize", "load", "quantize", "softmax"]
 
@@ -269,5 +269,5 @@ def load(
 ) -> Model:
     """Load a .tflite or .onnx artifact with the best installed backend (or the one named); ``declared``
     (``--scale``, ``--outputs``, ... as :func:`edgekit.contract.declare` reads them) fills in what the
-    artifact does not record; ``verify=False`` skips the sha256 checks (``runtime.integrity``)."""
+    artifact does not record; ``verify=False`` skips the sha256 checks (``runtime.safety.integrity``)."""
     return Model(Path(path), backend=backend, num_threads=num_threads, declared=declared, verify=verify)

@@ -1,6 +1,6 @@
 """Predict files a user points at: one typed row per sample, or one error row per file that cannot be used.
 
-Files are read by a Decoder (worker processes for big folders, see ``edgekit.runtime.decoding``);
+Files are read by a Decoder (worker processes for big folders, see ``edgekit.runtime.pictures.decoding``);
 pictures are predicted in batches of up to ``BATCH`` samples, arrays (.npy, IDX) file by file. Rows come
 out in the order of the files. A file that cannot be read is reported in its place and the others are still predicted.
 """
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from edgekit.errors import ArtifactError, UsageError
-from edgekit.runtime.decoding import Decoder, Failure
-from edgekit.runtime.images import LoadedImages, expand
 from edgekit.runtime.model import Model
+from edgekit.runtime.pictures.decoding import Decoder, Failure
+from edgekit.runtime.pictures.images import LoadedImages, expand
 
 BATCH = 256  # samples per interpreter call
 NAN_HINT = "the model file may be damaged (compare its sha256 with its sidecar) or the input is out of its range"
@@ -133,7 +133,7 @@ def check_top_k(top_k: int) -> None:
 def predict_files(model: Model, paths: Iterable[Path], top_k: int = 1, decoder: Decoder | None = None) -> Iterator[Row]:
     """Each sample of each file (pictures made for the model's contract, .npy, IDX, folders), in order;
     a file that cannot be used yields a FileFailure in its place. ``decoder``: an open Decoder with worker
-    processes for big folders (see edgekit.runtime.decoding); by default files are read here."""
+    processes for big folders (see edgekit.runtime.pictures.decoding); by default files are read here."""
     check_top_k(top_k)
     k = min(top_k, len(model.class_names))
     yield from _batched(model, (decoder or Decoder()).read(expand(paths), model.contract), k)

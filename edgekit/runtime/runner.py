@@ -6,7 +6,7 @@
 
 Everything that does not change between calls is done once: set_tensor/invoke/get_tensor are bound, the
 input buffer is allocated in the model's dtype and shape, and the pixel mapping with the input quantization
-folded in is one numpy ufunc writing that buffer (``runtime.pixels``); the result stores only the raw output
+folded in is one numpy ufunc writing that buffer (``runtime.pictures.pixels``); the result stores only the raw output
 and works out labels and probabilities when asked. Inputs the prepared call does not fit (another shape,
 another dtype, a model whose preprocessing varies per pixel) take ``Model.predict``'s general path, so a
 runner always answers exactly what ``predict`` answers.
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.runtime.pixels import SMALL, PixelFill
+from edgekit.runtime.pictures.pixels import SMALL, PixelFill
 from edgekit.runtime.prediction import Prediction
 from edgekit.runtime.session import Prepared, Session, Step
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgekit.runtime.morphology import components, max_filter, opened, otsu
+from edgekit.runtime.pictures.morphology import components, max_filter, opened, otsu
 
 BOX = 20  # MNIST digits are fitted in a 20x20 box inside the 28x28 image
 WORK_SIDE = 192  # pixels a side the search for ink works at

@@ -2,12 +2,12 @@
 
 ``Model.__init__`` calls :func:`admit` right before it opens an interpreter session. Two guards:
 
-1. **The structural check** (:mod:`edgekit.runtime.tflite_check`), for every .tflite file, every time: pure
+1. **The structural check** (:mod:`edgekit.runtime.tflite.check`), for every .tflite file, every time: pure
    Python, about 1-2 ms for edgekit's artifacts, no interpreter involved. It names the first problem:
    ``x.tflite is not a valid TFLite model: the graph, operator 4 (CONV_2D): its bias is FLOAT32 ...``.
    ONNX files get ``onnx.checker`` and strict shape inference in the probe instead: importing ``onnx``
    costs 0.5 s of CPU and the runtime never imports it (``tests/test_runtime.py`` checks ``sys.modules``).
-2. **The probe** (:mod:`edgekit.runtime.probe`): the file is loaded and run once on zeros in a child process,
+2. **The probe** (:mod:`edgekit.runtime.safety.probe`): the file is loaded and run once on zeros in a child process,
    so a SIGSEGV, SIGABRT or hang there becomes one ArtifactError naming the file, the signal and the phase.
 
 The probe is skipped for files that are **known-good**: the structural check passed (TFLite; ONNX has none
@@ -16,9 +16,9 @@ backend and backend version, and they passed. Verdicts are empty files under ``$
 ``$XDG_CACHE_HOME/edgekit`` or ``~/.cache/edgekit``), ``probe-v1/``; where that cannot be written the probe
 simply runs again next time. An ONNX model with external data gets no verdict (its hash does not cover the
 weights beside it): it is probed on every load. The thread count is not part of the verdict (1 to 256 threads,
-``runtime.opening``, run the same graph).
+``runtime.safety.opening``, run the same graph).
 
-Why a verdict and not the integrity check (``runtime.integrity``: the sidecar's sha256 or the seal matched):
+Why a verdict and not the integrity check (``runtime.safety.integrity``: the sidecar's sha256 or the seal matched):
 a matching hash says the bytes are the ones some writer recorded, and whoever can write the file can
 record its hash too (the seal is a checksum, not a signature). Of 5,000 fuzzed .tflite files, 13 passed the
 structural check as it then stood and still killed LiteRT (rules for SPLIT, BATCH_MATMUL and absent inputs
@@ -43,8 +43,8 @@ from edgekit.errors import ArtifactError
 from edgekit.formats import Format
 from edgekit.runtime.backends import backend_class
 from edgekit.runtime.metadata import tflite_schema
-from edgekit.runtime.probe import probe
-from edgekit.runtime.tflite_check import TFLiteProblem, check_tflite
+from edgekit.runtime.safety.probe import probe
+from edgekit.runtime.tflite.check import TFLiteProblem, check_tflite
 
 __all__ = ["admit", "check_structure", "verdict_dir"]
 

@@ -1,4 +1,4 @@
-"""The child side of the probe (see :mod:`edgekit.runtime.probe`): numpy and one interpreter, nothing else.
+"""The child side of the probe (see :mod:`edgekit.runtime.safety.probe`): numpy and one interpreter, nothing else.
 
 Run by file path, not as part of the package, so that the child imports no edgekit module:
 

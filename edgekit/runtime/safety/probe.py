@@ -1,7 +1,7 @@
 """Open a model once in a child process first, so that an interpreter crash costs a child, not the caller.
 
 A verifier-valid model can still end in SIGSEGV, SIGABRT (heap corruption) or SIGFPE inside the interpreter,
-or never return. :func:`probe` runs :mod:`edgekit.runtime.probe_child` (numpy and the interpreter only, no
+or never return. :func:`probe` runs :mod:`edgekit.runtime.safety.probe_child` (numpy and the interpreter only, no
 edgekit, no TensorFlow) with the model bytes on stdin, and turns whatever happened there into one
 :class:`~edgekit.errors.ArtifactError` naming the file, the signal and the phase:
 
@@ -13,7 +13,7 @@ edgekit, no TensorFlow) with the model bytes on stdin, and turns whatever happen
 It costs one Python start plus the interpreter's import and a load and two calls on zeros: 63-74 ms for
 edgekit's TFLite artifacts, 0.56 s for ONNX ones (most of it importing ``onnx`` for the checker; 85 ms
 where only onnxruntime is installed, as on a device) on the dev machine (benchmarks/load_time.py).
-:mod:`edgekit.runtime.safety` decides when it is needed. ``EDGEKIT_PROBE_TIMEOUT`` (seconds, default 60)
+:mod:`edgekit.runtime.safety.admission` decides when it is needed. ``EDGEKIT_PROBE_TIMEOUT`` (seconds, default 60)
 bounds it, for large models on slow devices.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from edgekit.errors import ArtifactError, UsageError
 from edgekit.formats import Format
-from edgekit.runtime.onnx_session import load_failed
+from edgekit.runtime.onnx.session import load_failed
 
 CHILD = Path(__file__).with_name("probe_child.py")
 MARK = "@@edgekit-probe"  # probe_child.MARK; not imported, so the parent need not import numpy twice

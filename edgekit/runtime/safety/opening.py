@@ -3,8 +3,8 @@
 In order: the file must be a regular file of at most ``MAX_MODEL_BYTES`` (a FIFO or ``/dev/zero`` is refused,
 never read); its suffix and first bytes must agree on the format; its graph is read (``runtime.graph``:
 several inputs or outputs, or a custom op only something else runs (the Edge TPU's, Flex), are refused here);
-its hashes are checked (``runtime.integrity``); its embedded metadata and its sidecar are validated against the
-schema (``runtime.metadata_schema``) and must agree with each other.
+its hashes are checked (``runtime.safety.integrity``); its embedded metadata and its sidecar are validated against the
+schema (``runtime.safety.metadata_schema``) and must agree with each other.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from edgekit.bounds import open_regular
 from edgekit.errors import ArtifactError, DataError, UsageError
 from edgekit.formats import Format, format_of_bytes, format_of_path
 from edgekit.runtime.graph import GraphFacts, check_single_io, read_graph
-from edgekit.runtime.integrity import Integrity, check_integrity
 from edgekit.runtime.metadata import embedded_metadata, read_sidecar
-from edgekit.runtime.metadata_schema import check_agreement, validate_metadata
-from edgekit.runtime.tflite_graph import custom_op_runner
+from edgekit.runtime.safety.integrity import Integrity, check_integrity
+from edgekit.runtime.safety.metadata_schema import check_agreement, validate_metadata
+from edgekit.runtime.tflite.graph import custom_op_runner
 
 MAX_MODEL_BYTES = 2 << 30  # the flatbuffer and protobuf formats cannot address more in one file
 MAX_THREADS = 256  # interpreter threads: far above any edge device; 100,000 crashed LiteRT

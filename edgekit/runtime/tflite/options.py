@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from edgekit.runtime.tflite_facts import OpView
+from edgekit.runtime.tflite.facts import OpView
 
 CONTROL_FLOW = {"IF": "IfOptions", "WHILE": "WhileOptions", "CALL_ONCE": "CallOnceOptions", "CALL": "CallOptions"}
 _SUBGRAPH_FIELDS = {

@@ -29,7 +29,7 @@ import numpy as np
 
 from edgekit.contract import Contract
 from edgekit.errors import ArtifactError
-from edgekit.runtime.images import LoadedImages, count_inputs, read_file
+from edgekit.runtime.pictures.images import LoadedImages, count_inputs, read_file
 
 PARALLEL_FILES = 1024  # below this many files, reading them here is quicker than starting workers
 CHUNK = 256  # files per task

@@ -10,7 +10,7 @@
   it. It catches damage and edits, not an attacker.)
 
 A file with neither (made by another tool, or by an edgekit older than the seal) is unverified: it loads.
-Whether any file may be opened in-process at all is ``runtime.safety``'s question, hashes or not (a resealed
+Whether any file may be opened in-process at all is ``runtime.safety.admission``'s question, hashes or not (a resealed
 hostile file has a matching seal). ``verify=False`` (``--no-verify``) skips these checks.
 """
 

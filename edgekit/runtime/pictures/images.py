@@ -2,7 +2,7 @@
 
 Arrays (.npy, IDX) are taken as they are; the contract checks their shape when predicting. Pictures are
 resized to the contract's image size (grayscale or RGB), except for a 28x28 grayscale 8-bit model, whose
-pictures are made the way MNIST itself was made (``edgekit.runtime.photo``: paper and grid lines taken
+pictures are made the way MNIST itself was made (``edgekit.runtime.pictures.photo``: paper and grid lines taken
 away, the digit cropped, fitted in 20x20 and centred). Alpha is composited onto white first.
 
 Every file is checked before it is read: a regular file (FIFOs and devices are refused), of a sane size;
@@ -26,7 +26,7 @@ from PIL import Image, UnidentifiedImageError
 from edgekit.bounds import MAX_IMAGE_PIXELS, load_npy, open_regular
 from edgekit.contract import Contract
 from edgekit.errors import ArtifactError, DataError
-from edgekit.runtime.photo import mnist_style
+from edgekit.runtime.pictures.photo import mnist_style
 
 __all__ = ["LoadedImages", "expand", "load_images", "mnist_style", "read_file"]
 
@@ -134,7 +134,7 @@ def read_file(path: str | Path, contract: Contract | None = None) -> LoadedImage
     if suffix in ARRAY_SUFFIXES:
         return _load_array(path)
     if _is_idx(path):
-        from edgekit.data.idx import read_idx
+        from edgekit.idx import read_idx
 
         try:
             return LoadedImages(path, read_idx(path))

@@ -5,7 +5,7 @@ output behind an int8 input is written past its buffer; options read with a stri
 int8 tensor without quantization parameters feeds a zero scale to fixed-point setup code that aborts. One
 rule per op covers the ops converted classifiers use (see ``RULES``): input and output counts, dtype
 combinations, quantization where the kernel reads it, the shapes of filters and biases, and option values.
-Ops without a rule get the graph checks of :mod:`edgekit.runtime.tflite_check` only.
+Ops without a rule get the graph checks of :mod:`edgekit.runtime.tflite.check` only.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edgekit.runtime.tflite_facts import (
+from edgekit.runtime.tflite.facts import (
     ACTIVATIONS,
     INDICES,
     NUMBERS,
@@ -27,7 +27,7 @@ from edgekit.runtime.tflite_facts import (
     need_same,
     need_types,
 )
-from edgekit.runtime.tflite_options import check_options, subgraph_calls
+from edgekit.runtime.tflite.options import check_options, subgraph_calls
 
 
 @dataclass(frozen=True)

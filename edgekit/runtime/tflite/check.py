@@ -13,10 +13,10 @@ model with the reader API of ``ai_edge_litert.schema_py_generated`` and checks, 
   range, a per-axis quantized dimension inside the shape with one scale per slice;
 - the graph: subgraph inputs are distinct and not constants; each operator reads only constants, inputs,
   variables or what an earlier operator wrote; no operator writes a constant, an input or a tensor twice;
-- the common builtin ops (see :mod:`edgekit.runtime.tflite_ops`): input/output counts, dtypes, options.
+- the common builtin ops (see :mod:`edgekit.runtime.tflite.ops`): input/output counts, dtypes, options.
 
 What it cannot see (values computed at run time, kernel-specific limits) is what the child-process probe
-(:mod:`edgekit.runtime.probe`) is for. The first problem found is raised as :class:`TFLiteProblem`.
+(:mod:`edgekit.runtime.safety.probe`) is for. The first problem found is raised as :class:`TFLiteProblem`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.runtime.tflite_facts import (
+from edgekit.runtime.tflite.facts import (
     BYTES_PER_ELEMENT,
     CUSTOM,
     INTEGER_RANGES,
@@ -35,7 +35,7 @@ from edgekit.runtime.tflite_facts import (
     TensorFacts,
     TFLiteProblem,
 )
-from edgekit.runtime.tflite_ops import check_operator
+from edgekit.runtime.tflite.ops import check_operator
 
 __all__ = ["TFLiteProblem", "check_tflite"]
 

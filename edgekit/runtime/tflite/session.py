@@ -19,7 +19,7 @@ from edgekit.errors import ArtifactError
 from edgekit.native_output import quiet_native_output
 from edgekit.runtime.session import UINT8, Prepared, Session, run_failed, single
 from edgekit.runtime.tensors import tflite_info
-from edgekit.runtime.tflite_graph import custom_op_runner
+from edgekit.runtime.tflite.graph import custom_op_runner
 
 _UNRESOLVED = re.compile(r"unresolved custom op: ([\w.\-]+)", re.IGNORECASE)
 

@@ -1,0 +1,1 @@
+"""ONNX files: what the protobuf shows (graph, read from the wire) and the onnxruntime session."""
