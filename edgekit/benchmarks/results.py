@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgekit.benchmarks.env import Environment
-from edgekit.benchmarks.gate import GateResult
+from edgekit.benchmarks.gate_result import GateResult
 from edgekit.benchmarks.latency import TimingPolicy
 from edgekit.benchmarks.rows import ArtifactResult, ReferenceResult
 from edgekit.contract import Contract

@@ -8,7 +8,7 @@ from typing import Any
 
 from edgekit.benchmarks.costs import OpProfile, PeakMemory
 from edgekit.benchmarks.drift import Drift
-from edgekit.benchmarks.gate import Breach
+from edgekit.benchmarks.gate_result import Breach
 from edgekit.benchmarks.latency import LatencyStats, latencies_from_dict, latencies_to_dict
 from edgekit.benchmarks.macs import MacCount
 from edgekit.formats import Format, Quantization

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.explain.capture import Capture, CapturedTensor
+from edgekit.explain.captured import Capture, CapturedTensor
 
 FLOAT_ONNX_TYPES = (1, 10, 11)  # TensorProto FLOAT, FLOAT16, DOUBLE
 

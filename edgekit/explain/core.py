@@ -17,6 +17,7 @@ from edgekit.contract import DeclaredContract
 from edgekit.convert.inputs import SELECTION_SEED, DataSources, pick
 from edgekit.errors import ArtifactError, DataError, UsageError
 from edgekit.explain.artifact import ArtifactExplanation, explain_artifact
+from edgekit.explain.result import ExplainResult
 from edgekit.formats import format_of_path
 from edgekit.layout import EXPLAIN_DIR, RunLayout, artifacts_in, named_artifacts
 from edgekit.progress import Reporter, SilentReporter
@@ -37,41 +38,6 @@ class ExplainConfig:
     def validate(self) -> None:
         if self.samples < 1:
             raise UsageError(f"--samples must be at least 1, got {self.samples}")
-
-
-@dataclass(frozen=True)
-class ExplainResult:
-    """Every artifact explained, and where the files are."""
-
-    model: str
-    dataset: dict[str, Any]  # name, split, images, selection seed
-    layers: tuple[tuple[str, str], ...]  # every tapped Keras layer in model order: (name, Keras class)
-    explanations: tuple[ArtifactExplanation, ...]
-    skipped_layers: tuple[tuple[str, str], ...]  # Keras layers that cannot be tapped, and why
-    seconds: float
-    out_dir: Path
-    files: dict[str, str]  # what -> file name in out_dir
-
-    def to_dict(self) -> dict[str, Any]:
-        from edgekit.explain.report import SCHEMA_KIND, SCHEMA_VERSION
-
-        return {
-            "schema": SCHEMA_KIND,
-            "schema_version": SCHEMA_VERSION,
-            "model": self.model,
-            "dataset": self.dataset,
-            "layers": [{"layer": name, "kind": kind} for name, kind in self.layers],
-            "seconds": self.seconds,
-            "artifacts": [e.to_dict() for e in self.explanations],
-            "records": [r.to_dict() for e in self.explanations for r in e.rows],
-            "unmatched": [
-                {"artifact": e.name, "layer": u.layer, "reason": u.reason}
-                for e in self.explanations
-                for u in e.unmatched
-            ],
-            "skipped_layers": [{"layer": name, "reason": why} for name, why in self.skipped_layers],
-            "files": dict(self.files),
-        }
 
 
 def artifacts_beside(source: Path) -> Path:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgekit.convert.scopes import LayerScopes
-from edgekit.explain.capture import Capture, CapturedTensor
+from edgekit.explain.captured import Capture, CapturedTensor
 from edgekit.explain.golden import INPUT_LAYER, Golden
 from edgekit.explain.reasons import FOLDED_INTO_WEIGHTS, why_unmatched
 

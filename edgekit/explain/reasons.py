@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from edgekit.convert.scopes import LayerScopes
-from edgekit.explain.capture import Capture, CapturedTensor
+from edgekit.explain.captured import Capture, CapturedTensor
 from edgekit.explain.golden import Golden
 
 FOLDED_INTO_WEIGHTS = frozenset({"BatchNormalization"})  # affine per channel: converters fold it into the conv

@@ -16,9 +16,9 @@ from edgekit.layout import ExplainLayout
 
 if TYPE_CHECKING:
     from edgekit.explain.artifact import ArtifactExplanation, LayerRow
-    from edgekit.explain.core import ExplainResult
+    from edgekit.explain.result import ExplainResult
 
-SCHEMA_KIND, SCHEMA_VERSION = "edgekit.explain", 1
+
 # SQNR (dB) upper bounds -> colour, worst first: under 10 dB red ... above 60 dB green
 OVERLAY_THRESHOLDS = (
     (10, "rgb(220, 40, 30)"),
