@@ -103,8 +103,9 @@ def _train(case: Case, out: Path, epochs: int, quick: bool) -> tuple[Path, Path]
 
 
 def _convert(case: Case, model_path: Path, data_path: Path, out: Path) -> list[Any]:
-    from edgekit.convert import ConvertOptions, DataSources, convert_all
+    from edgekit.convert import ConvertOptions, DataSources
     from edgekit.formats import expand
+    from edgekit.workflows import convert_all
 
     options = ConvertOptions(out_dir=out / "artifacts", overwrite=True, allow_float_fallback=True)
     started = time.perf_counter()

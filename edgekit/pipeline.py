@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edgekit.benchmarks import BenchConfig, BenchResult, Breach, Thresholds, bench
-from edgekit.convert import ConversionResult, ConvertOptions, DataSources, artifact_is_current, convert_all
+from edgekit.convert import ConversionResult, ConvertOptions, DataSources, artifact_is_current
 from edgekit.data import Dataset, load_dataset
 from edgekit.errors import ParityError, UsageError
 from edgekit.files import ensure_dir, sha256_file, write_bytes_atomic, write_json_atomic
@@ -183,6 +183,8 @@ def _one_model(train_config: TrainConfig, layout: RunLayout, shared: _Shared) ->
     results: list[ConversionResult] = []
     if todo:
         options = replace(config.convert, overwrite=True, out_dir=None)
+        from edgekit.workflows import convert_all
+
         results = convert_all(layout.root, todo, options, sources=sources, reporter=reporter)
     failures = tuple(f"{r.name}: {'; '.join(r.parity_failures)}" for r in results if r.parity_failures)
     report = bench(layout.root, config.bench, thresholds=shared.thresholds, sources=sources, reporter=reporter)

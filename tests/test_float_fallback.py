@@ -11,10 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.convert import ConvertOptions, convert_all, raise_for_parity
+from edgekit.convert import ConvertOptions, raise_for_parity
 from edgekit.convert.results import FallbackTry
 from edgekit.errors import ParityError, UsageError
 from edgekit.formats import Format, Quantization
+from edgekit.workflows import convert_all
 
 runner = CliRunner()
 INT8 = [(Format.TFLITE, Quantization.INT8), (Format.ONNX, Quantization.INT8)]
@@ -168,8 +169,8 @@ def test_fallback_options_are_checked_before_anything_loads() -> None:
 def test_an_int16x8_the_converter_cannot_make_is_recorded_and_never_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from types import SimpleNamespace
 
-    from edgekit.convert import fallback
     from edgekit.errors import ConversionError
+    from edgekit.workflows import float_fallback as fallback
 
     def no_kernel(job: object, fmt: Format, mode: Quantization) -> bytes:
         raise ConversionError("TFLite int16x8 conversion failed (op HARD_SWISH): not yet supported")

@@ -113,8 +113,9 @@ def convert(
     offline: OfflineOption = False,
 ) -> None:
     """Convert a model to TFLite / ONNX, with a JSON sidecar and a parity check per artifact."""
-    from edgekit.convert import ConvertOptions, DataSources, convert_all, raise_for_parity
+    from edgekit.convert import ConvertOptions, DataSources, raise_for_parity
     from edgekit.formats import expand
+    from edgekit.workflows import convert_all
 
     if source is None:
         raise _no_model()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,8 @@ class ConversionResult:
             "fallback": [t.to_dict() for t in self.fallback],
             "verdict": self.verdict,
         }
+
+
+# (the conversion job, format, full-integer bytes, start time) -> the kept result: what allow_float_fallback
+# runs, plugged in from above (edgekit.workflows.float_fallback needs explain, which convert must not import)
+Int8Fallback = Callable[[Any, Format, bytes, float], ConversionResult]
