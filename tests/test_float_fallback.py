@@ -159,6 +159,8 @@ def test_a_healthy_model_stays_full_integer_with_the_flag(dense_run, tmp_path) -
 def test_fallback_options_are_checked_before_anything_loads() -> None:
     with pytest.raises(UsageError, match="needs the parity check"):
         ConvertOptions(allow_float_fallback=True, measure_parity=False).validate()
+    with pytest.raises(UsageError, match="needs its loop"):  # the loop is above convert: edgekit.workflows has it
+        ConvertOptions(allow_float_fallback=True).validate()
     with pytest.raises(UsageError, match="--max-accuracy-drop must be 0 to 100"):
         ConvertOptions(max_accuracy_drop=-1).validate()
     result = runner.invoke(app, ["convert", "--help"], env={"COLUMNS": "300"})

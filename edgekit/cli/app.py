@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 import re
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -57,6 +60,39 @@ def handles_errors(command: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+OptionsT = TypeVar("OptionsT")
+
+
+def takes(options_type: type[OptionsT]) -> Callable[[Callable[[OptionsT], None]], Callable[..., None]]:
+    """A command whose options are one typed object: the fields of a dataclass, each an ``Annotated`` Typer
+    option (or argument) with its default. Typer reads the signature made here, one parameter per field (the
+    class's own fields first, then those of the option groups it inherits), and the command gets the object."""
+    hints = typing.get_type_hints(options_type, include_extras=True)
+    own = set(inspect.get_annotations(options_type))
+    ordered = sorted(dataclasses.fields(options_type), key=lambda f: f.name not in own)  # type: ignore[arg-type]
+    empty = inspect.Parameter.empty
+    parameters = [
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=hints[f.name],
+            default=empty if f.default is dataclasses.MISSING else f.default,
+        )
+        for f in ordered
+    ]
+
+    def decorate(command: Callable[[OptionsT], None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            command(options_type(**values))
+
+        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper
+
+    return decorate
 
 
 def _show_version(value: bool) -> None:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from edgekit.cli import options as opts
-from edgekit.cli.app import DEFAULT_RUNS, app, handles_errors
-from edgekit.cli.options import (
-    ClassNamesOption,
-    ContractOption,
-    DataDirOption,
-    DataOption,
-    MeanOption,
-    OfflineOption,
-    OffsetOption,
-    OutputsOption,
-    ScaleOption,
-    StdOption,
-)
+from edgekit.cli.app import DEFAULT_RUNS, app, handles_errors, takes
+from edgekit.cli.options import ContractOptions, DataOption, DataPlaceOptions
 from edgekit.console import RichReporter, print_conversions
 from edgekit.errors import UsageError
 from edgekit.formats import FormatChoice, QuantizeChoice
@@ -30,9 +19,10 @@ ALL_FORMATS = FormatChoice("all")
 ALL_MODES = QuantizeChoice("all")
 
 
-@app.command()
-@handles_errors
-def convert(
+@dataclass(frozen=True, kw_only=True)
+class ConvertCommandOptions(ContractOptions, DataPlaceOptions):
+    """The options of `edgekit convert`, as Typer reads them (``app.takes``)."""
+
     source: Annotated[
         Path | None,
         typer.Argument(
@@ -40,8 +30,8 @@ def convert(
             metavar="MODEL",
             show_default=False,
         ),
-    ] = None,
-    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = ALL_FORMATS,
+    ] = None
+    fmt: Annotated[FormatChoice, typer.Option("--format", "-f", help="Target format.")] = ALL_FORMATS
     quantize: Annotated[
         QuantizeChoice,
         typer.Option(
@@ -51,8 +41,8 @@ def convert(
             "calibrated), int16x8 (TFLite: int16 activations, int8 weights; the step after int8 when it misses "
             "its band, not in all), or all that the format can do.",
         ),
-    ] = ALL_MODES,
-    calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300,
+    ] = ALL_MODES
+    calibration_samples: Annotated[int, typer.Option(help="Training images used to calibrate int8.")] = 300
     calibration_method: Annotated[
         str,
         typer.Option(
@@ -61,26 +51,26 @@ def convert(
             "entropy (the range whose int8 histogram loses least, KL divergence).",
             metavar="<minmax|percentile|entropy>",
         ),
-    ] = "minmax",
-    parity_samples: Annotated[int, typer.Option(help="Held-out test images for the parity check.")] = 500,
+    ] = "minmax"
+    parity_samples: Annotated[int, typer.Option(help="Held-out test images for the parity check.")] = 500
     out_dir: Annotated[
         Path | None,
         typer.Option(
             "--out", "-o", help="Artifact folder. Default: artifacts/ in the run folder, or beside the model."
         ),
-    ] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace artifacts that already exist.")] = False,
+    ] = None
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace artifacts that already exist.")] = False
     parity_check: Annotated[
         bool,
         typer.Option(help="Exit 1 when an artifact falls outside its parity band (the artifact is still written)."),
-    ] = True,
+    ] = True
     onnx_dynamic_ops: Annotated[
         str,
         typer.Option(
             help="ONNX dynamic: matmul (MatMul/Gemm only) or all (convolutions too: ConvInteger, slow on CPU). "
             "Activations are quantized per row (per image), never per batch."
         ),
-    ] = "matmul",
+    ] = "matmul"
     max_accuracy_drop: Annotated[
         float | None,
         typer.Option(
@@ -88,7 +78,7 @@ def convert(
             "(default 0.5).",
             metavar="POINTS",
         ),
-    ] = None,
+    ] = None
     allow_float_fallback: Annotated[
         bool,
         typer.Option(
@@ -97,45 +87,54 @@ def convert(
             "the band holds (at most 4); the artifact is FORMAT-int8-mixed and its sidecar names the float layers. "
             "Without it int8 stays full integer and a miss is an error.",
         ),
-    ] = False,
-    data: DataOption = None,
+    ] = False
+    data: DataOption = None
     calibration_data: Annotated[
         str | None, typer.Option(help="Calibrate int8 on these images instead (same forms as --data).")
-    ] = None,
-    scale: ScaleOption = None,
-    offset: OffsetOption = None,
-    mean: MeanOption = None,
-    std: StdOption = None,
-    outputs: OutputsOption = None,
-    class_names: ClassNamesOption = None,
-    contract: ContractOption = None,
-    data_dir: DataDirOption = None,
-    offline: OfflineOption = False,
-) -> None:
-    """Convert a model to TFLite / ONNX, with a JSON sidecar and a parity check per artifact."""
-    from edgekit.convert import ConvertOptions, DataSources, raise_for_parity
-    from edgekit.formats import expand
-    from edgekit.workflows import convert_all
+    ] = None
 
-    if source is None:
-        raise _no_model()
-    declared = opts.declared(contract, outputs, scale=scale, offset=offset, mean=mean, std=std, class_names=class_names)
-    options = ConvertOptions(
-        calibration_samples=calibration_samples,
-        calibration_method=calibration_method,
-        parity_samples=parity_samples,
-        overwrite=overwrite,
-        onnx_dynamic_ops=onnx_dynamic_ops,
-        out_dir=out_dir,
-        max_accuracy_drop=max_accuracy_drop,
-        allow_float_fallback=allow_float_fallback,
-    )
-    sources = DataSources(data=data, calibration_data=calibration_data, data_dir=data_dir, offline=offline or None)
-    results = convert_all(
-        source, expand([fmt], [quantize]), options, sources=sources, declared=declared, reporter=RichReporter()
-    )
+    def convert_options(self) -> Any:
+        """The library's ConvertOptions."""
+        from edgekit.convert import ConvertOptions
+
+        return ConvertOptions(
+            calibration_samples=self.calibration_samples,
+            calibration_method=self.calibration_method,
+            parity_samples=self.parity_samples,
+            overwrite=self.overwrite,
+            onnx_dynamic_ops=self.onnx_dynamic_ops,
+            out_dir=self.out_dir,
+            max_accuracy_drop=self.max_accuracy_drop,
+            allow_float_fallback=self.allow_float_fallback,
+        )
+
+    def convert_all(self) -> Any:
+        """``edgekit.workflows.convert_all`` on these options."""
+        from edgekit.convert import DataSources
+        from edgekit.formats import expand
+        from edgekit.workflows import convert_all
+
+        if self.source is None:
+            raise _no_model()
+        sources = DataSources(
+            data=self.data, calibration_data=self.calibration_data, data_dir=self.data_dir, offline=self.offline or None
+        )
+        pairs, declared = expand([self.fmt], [self.quantize]), self.declared()
+        return convert_all(
+            self.source, pairs, self.convert_options(), sources=sources, declared=declared, reporter=RichReporter()
+        )
+
+
+@app.command()
+@handles_errors
+@takes(ConvertCommandOptions)
+def convert(options: ConvertCommandOptions) -> None:
+    """Convert a model to TFLite / ONNX, with a JSON sidecar and a parity check per artifact."""
+    from edgekit.convert import raise_for_parity
+
+    results = options.convert_all()
     print_conversions(results)
-    if parity_check:
+    if options.parity_check:
         raise_for_parity(results)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -138,3 +139,60 @@ NoVerify = Annotated[
     ),
 ]
 BatchSizes = Annotated[str, typer.Option(help="Comma-separated batch sizes to time.")]
+
+
+# ----------------------------------------------------------------------------- option groups (see app.takes)
+@dataclass(frozen=True, kw_only=True)
+class ContractOptions:
+    """--scale ... --contract: what a model takes and returns, where the artifact does not say."""
+
+    scale: ScaleOption = None
+    offset: OffsetOption = None
+    mean: MeanOption = None
+    std: StdOption = None
+    outputs: OutputsOption = None
+    class_names: ClassNamesOption = None
+    contract: ContractOption = None
+
+    def declared(self, **more: str | None) -> DeclaredContract:
+        flags = {"scale": self.scale, "offset": self.offset, "mean": self.mean, "std": self.std}
+        return declared(self.contract, self.outputs, class_names=self.class_names, **flags, **more)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataPlaceOptions:
+    """--data-dir, --offline: where built-in datasets come from."""
+
+    data_dir: DataDirOption = None
+    offline: OfflineOption = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimingOptions:
+    """--threads, --batch-sizes, --min-time: how latency is measured."""
+
+    threads: Threads = 1
+    batch_sizes: BatchSizes = "1,32"
+    min_time: MinTime = 0.5
+
+    def bench_config(self, **more: Any) -> Any:
+        """A BenchConfig with these timings (and ``more`` of its fields)."""
+        from edgekit.benchmarks import BenchConfig
+        from edgekit.benchmarks.latency import TimingPolicy
+
+        policy = TimingPolicy(min_seconds=self.min_time)
+        return BenchConfig(threads=self.threads, batch_sizes=batch_sizes(self.batch_sizes), policy=policy, **more)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateOptions:
+    """--thresholds and the gate's limits against the reference."""
+
+    thresholds_file: ThresholdsFile = None
+    max_accuracy_drop: MaxAccuracyDrop = None
+    min_agreement: MinAgreement = None
+    max_latency_ms: MaxLatency = None
+
+    def limits(self, **more: float | None) -> Any:
+        flags = {"max_accuracy_drop": self.max_accuracy_drop, "min_agreement": self.min_agreement}
+        return thresholds(self.thresholds_file, max_latency_ms=self.max_latency_ms, **flags, **more)

@@ -15,9 +15,9 @@ from edgekit.convert.inputs import SELECTION_SEED, DataSources, Prepared, load_i
 from edgekit.convert.parity import band_failures, band_for, parity_figures
 
 # re-exported: callers import them from here and from edgekit.convert
-from edgekit.convert.results import ConversionResult, ConvertOptions, FallbackTry, Int8Fallback
+from edgekit.convert.results import ConversionResult, ConvertOptions, FallbackTry
 from edgekit.convert.reuse import unfinished_reason
-from edgekit.errors import ArtifactError, OutputError, ParityError, UsageError
+from edgekit.errors import ArtifactError, OutputError, ParityError
 from edgekit.files import atomic_path, ensure_dir, sha256_file, write_json_atomic
 from edgekit.formats import FORMATS, Format, Quantization, check_supported
 from edgekit.layout import ARTIFACTS_DIR, RunLayout, artifact_file_name, sidecar_path
@@ -43,18 +43,14 @@ def convert_all(
     sources: DataSources | None = None,
     declared: DeclaredContract | None = None,
     reporter: Reporter | None = None,
-    int8_fallback: Int8Fallback | None = None,
 ) -> list[ConversionResult]:
     """Convert one model to every (format, mode) pair; the model and data are loaded once.
 
     Every artifact is written atomically with its sidecar. Parity is measured on held-out images
-    and recorded; raise_for_parity() turns figures outside their band into an error. ``int8_fallback``:
-    what ``allow_float_fallback`` runs (``edgekit.workflows.convert_all`` plugs in the loop, which needs explain).
+    and recorded; raise_for_parity() turns figures outside their band into an error.
     """
     options, reporter = options or ConvertOptions(), reporter or SilentReporter()
     options.validate()
-    if options.allow_float_fallback and int8_fallback is None:
-        raise UsageError("allow_float_fallback needs its loop", "call edgekit.workflows.convert_all, which has it")
     for fmt, mode in pairs:
         check_supported(fmt, mode)
     target = Path(options.out_dir) if options.out_dir is not None else default_artifacts_dir(source)
@@ -78,8 +74,7 @@ def convert_all(
     reference = load_reference(source)
     prepared = load_inputs(reference, sources or DataSources(), declared or DeclaredContract(), reporter)
     reporter.notice(f"contract: {prepared.contract.describe()}")
-    plan = _plan(reference, prepared, options, pairs)
-    job = _Job(reference, prepared, plan, ensure_dir(target), options, int8_fallback)
+    job = _Job(reference, prepared, _plan(reference, prepared, options, pairs), ensure_dir(target), options)
     results = []
     reporter.start("converting", len(pairs))
     try:
@@ -145,15 +140,15 @@ class _Job:
     plan: _Plan
     target: Path
     options: ConvertOptions
-    int8_fallback: Int8Fallback | None = None  # what allow_float_fallback runs
 
 
 def _convert_one(job: _Job, fmt: Format, mode: Quantization) -> ConversionResult:
     started = time.perf_counter()
     calibration = job.plan.calibration_inputs if mode.needs_calibration else None
     content = FORMATS[fmt].load_converter()(job.reference, mode, calibration, job.options)
-    if mode is Quantization.INT8 and job.options.allow_float_fallback and job.int8_fallback is not None:
-        return job.int8_fallback(job, fmt, content, started)
+    fallback = job.options.int8_fallback
+    if mode is Quantization.INT8 and job.options.allow_float_fallback and fallback is not None:
+        return fallback(job, fmt, content, started)
     result = keep(job, fmt, mode, content, round(time.perf_counter() - started, 3))
     if mode is Quantization.INT8 and result.parity_failures:
         from edgekit.convert.verdict import verdict_of

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,9 @@ DEFAULT_CALIBRATION_SAMPLES = 300
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")  # convert/calibration.py's CalibrationMethod
 DEFAULT_PARITY_SAMPLES = 500
 DEFAULT_FLOAT_FALLBACK_TRIES = 4  # layers kept in float, at most, before --allow-float-fallback gives up
+# (the conversion job, format, full-integer bytes, start time) -> the kept result: what allow_float_fallback
+# runs, plugged in from above (edgekit.workflows.float_fallback needs explain, which convert must not import)
+Int8Fallback = Callable[[Any, Format, bytes, float], Any]
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class ConvertOptions:
     allow_float_fallback: bool = False  # int8 outside its band: keep the worst layers in float until it holds
     float_fallback_tries: int = DEFAULT_FLOAT_FALLBACK_TRIES
     calibration_method: str = "minmax"  # how int8 activation ranges are drawn: minmax, percentile, entropy
+    int8_fallback: Int8Fallback | None = field(default=None, compare=False, repr=False)  # edgekit.workflows sets it
 
     def validate(self) -> None:
         if self.calibration_samples < 1:
@@ -46,6 +50,8 @@ class ConvertOptions:
             raise UsageError(
                 "--allow-float-fallback needs the parity check: it keeps layers in float until the band holds"
             )
+        if self.allow_float_fallback and self.int8_fallback is None:
+            raise UsageError("allow_float_fallback needs its loop", "call edgekit.workflows.convert_all, which has it")
         if self.calibration_method not in CALIBRATION_METHODS:
             raise UsageError(
                 f"--calibration-method must be {', '.join(CALIBRATION_METHODS)}, got {self.calibration_method!r}"
@@ -131,8 +137,3 @@ class ConversionResult:
             "fallback": [t.to_dict() for t in self.fallback],
             "verdict": self.verdict,
         }
-
-
-# (the conversion job, format, full-integer bytes, start time) -> the kept result: what allow_float_fallback
-# runs, plugged in from above (edgekit.workflows.float_fallback needs explain, which convert must not import)
-Int8Fallback = Callable[[Any, Format, bytes, float], ConversionResult]

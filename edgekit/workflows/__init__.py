@@ -1,11 +1,12 @@
 """Workflows above convert/ and explain/: what needs both. The accuracy-aware int8 loop
 (``--allow-float-fallback``, ``float_fallback.py``) converts and ranks layers with explain's comparison, so it
-lives here, and conversion takes it as a hook: ``convert_all`` here is ``edgekit.convert.convert_all`` with
-the loop plugged in (the CLI and the pipeline call this one).
+lives here, and conversion takes it as a hook (``ConvertOptions.int8_fallback``): ``convert_all`` here is
+``edgekit.convert.convert_all`` with the loop plugged in (the CLI and the pipeline call this one).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ def convert_all(
     source: Path, pairs: list[tuple[Format, Quantization]], options: ConvertOptions | None = None, **kwargs: Any
 ) -> list[ConversionResult]:
     """``edgekit.convert.convert_all`` with ``--allow-float-fallback``'s loop available."""
-    return convert_without_fallback(source, pairs, options, int8_fallback=int8_or_mixed, **kwargs)
+    options = replace(options or ConvertOptions(), int8_fallback=int8_or_mixed)
+    return convert_without_fallback(source, pairs, options, **kwargs)
 
 
 def convert(
