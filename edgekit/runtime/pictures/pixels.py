@@ -5,7 +5,8 @@ value ``table[k]`` (preprocessing and input quantization folded). The cheapest s
 the table exactly is chosen, checked on all 256 values: for pixels / 255 an int8 input with zero point
 -128 is a sign-bit flip (x ^ 0x80), a float input one multiply (uint8 -> float32 is exact, then the same
 float32 multiply as the general path); otherwise a table lookup (``take``).
-Measured at batch 1 (784 pixels): flip ~0.3 us, multiply ~0.5 us, lookup ~2 us.
+Measured at batch 1 (784 pixels): flip ~0.3 us, multiply ~0.5 us, lookup ~2 us. Big float batches cast first,
+then multiply in place: the same values, faster than the mixed-type multiply.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class PixelFill:
     ufunc: Ufunc
     constant: np.generic | np.ndarray  # the second operand (a scalar, or the lookup table)
     view_dtype: np.dtype
+    big_ufunc: Ufunc | None = None  # the same values by a faster chain for big batches
 
     def step(self, out: np.ndarray) -> tuple[Ufunc, Any, np.ndarray]:
         """(ufunc, operand, out) writing ``out`` (already viewed and shaped like the raw samples).
@@ -36,7 +38,9 @@ class PixelFill:
         A scalar becomes an array shaped like ``out`` for small batches: at batch 1 a scalar operand costs
         the ufunc ~0.3 us, as much as the flip itself; big batches keep the scalar (nothing to read)."""
         operand = self.constant
-        if isinstance(operand, np.generic) and out.size <= SMALL:
+        if out.size > SMALL:
+            return self.big_ufunc or self.ufunc, operand, out
+        if isinstance(operand, np.generic):
             operand = np.full(out.shape, operand, dtype=operand.dtype)
         return self.ufunc, operand, out
 
@@ -44,6 +48,13 @@ class PixelFill:
         """Write raw samples straight into an input tensor (big batches: saves set_tensor's copy)."""
         ufunc, operand, out = self.step(tensor.reshape(raw.shape).view(self.view_dtype))
         ufunc(raw, operand, out)
+
+
+def _cast_then_multiply(raw: np.ndarray, scale: Any, out: np.ndarray) -> object:
+    """uint8 -> float32 (exact), then the float32 multiply in place: the values of ``multiply(raw, scale)``,
+    and at 200,000 pixels faster (32 us against 41 us: the mixed-type loop casts through a small buffer)."""
+    np.copyto(out, raw)
+    return np.multiply(out, scale, out)
 
 
 def _take(raw: np.ndarray, table: np.ndarray, out: np.ndarray) -> object:
@@ -59,5 +70,5 @@ def pixel_fill(table: np.ndarray, pre: Preprocessing) -> PixelFill:
     if table.dtype == np.float32 and pre.kind == "scale" and pre.offset == 0.0:
         scale = np.float32(pre.scale)
         if np.array_equal(table, np.multiply(pixels, scale, dtype=np.float32)):
-            return PixelFill(np.multiply, scale, table.dtype)
+            return PixelFill(np.multiply, scale, table.dtype, _cast_then_multiply)
     return PixelFill(_take, table, table.dtype)
