@@ -3,8 +3,8 @@
     python benchmarks/runtime_overhead.py edgekit-runs/dense-mnist/artifacts [more dirs or files] [--json OUT]
 
 In one process and one thread, for each artifact, at batch 1 and batch 256: the raw call (set_tensor +
-invoke + get_tensor on an input already in the model's dtype, or session.run for ONNX, built without
-edgekit) against edgekit on uint8 images: the prepared call ``model.runner(batch)`` (pixel mapping,
+invoke + get_tensor on the same images already mapped to the model's dtype, or session.run for ONNX, built
+without edgekit) against edgekit on uint8 images: the prepared call ``model.runner(batch)`` (pixel mapping,
 quantization, the call, the result object) and ``model.predict``. Rounds alternate between all of them so
 drift on a shared machine hits each alike; the median of each is reported, with its ratio to the raw call.
 The noise column is the same raw call timed against a second raw interpreter (A/A): a ratio within about
@@ -25,6 +25,7 @@ import numpy as np
 
 from edgekit.native_output import quiet_native_output
 from edgekit.runtime import load
+from edgekit.runtime.quantization import to_tensor_dtype
 
 Call = Callable[[], object]
 
@@ -39,17 +40,16 @@ def _median_ns(fn: Call, runs: int) -> float:
     return float(np.median(samples))
 
 
-def raw_call(path: Path, batch: int) -> Call:
-    """A raw interpreter call for ``batch`` inputs of the right dtype, built without edgekit."""
+def raw_call(path: Path, x: np.ndarray) -> Call:
+    """A raw interpreter call on ``x``, already in the model's dtype and shape, built without edgekit."""
     if path.suffix == ".tflite":
         from ai_edge_litert.interpreter import Interpreter
 
         with quiet_native_output():
             it = Interpreter(model_path=str(path), num_threads=1)
         detail = it.get_input_details()[0]
-        it.resize_tensor_input(detail["index"], [batch, *detail["shape"][1:]])
+        it.resize_tensor_input(detail["index"], list(x.shape))
         it.allocate_tensors()
-        x = np.zeros([batch, *detail["shape"][1:]], dtype=detail["dtype"])
         index, out = detail["index"], it.get_output_details()[0]["index"]
         set_tensor, invoke, get_tensor = it.set_tensor, it.invoke, it.get_tensor
 
@@ -64,10 +64,7 @@ def raw_call(path: Path, batch: int) -> Call:
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
     session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-    spec = session.get_inputs()[0]
-    dtype = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}[spec.type]
-    x = np.zeros([batch, *(d if isinstance(d, int) else 1 for d in spec.shape[1:])], dtype)
-    run, feed = session.run, {spec.name: x}
+    run, feed = session.run, {session.get_inputs()[0].name: x}
     return lambda: run(None, feed)[0]
 
 
@@ -92,9 +89,12 @@ def measure(path: Path, rounds: int, runs: int) -> dict[str, object]:
         images = rng.integers(0, 256, size=(batch, *model.contract.raw_shape), dtype=np.uint8)
         image = images[0] if batch == 1 else images
         run = model.runner(batch)
+        # the raw side gets the same images, mapped beforehand (real values: zeros would read the zero page)
+        x = to_tensor_dtype(model.contract.model_input(images), model.input_dtype, model.input_quant)
+        x = x.reshape((batch, *(d if d > 0 else 1 for d in model.input_shape[1:])))
         calls: dict[str, Call] = {
-            "raw": raw_call(path, batch),
-            "raw_again": raw_call(path, batch),
+            "raw": raw_call(path, x),
+            "raw_again": raw_call(path, x.copy()),
             "runner": functools.partial(run, image),
             "predict": functools.partial(model.predict, image),
         }
