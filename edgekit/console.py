@@ -122,6 +122,9 @@ def print_conversions(results: list[Any]) -> None:
             )
             missed = f"{first.step} missed its band ({'; '.join(first.failures)})"
             out.print(escape(f"{r.name}: {missed}; tried {steps}; kept {kept.step}"))
+    for r in results:
+        if r.verdict:  # an int8 outside its band: the layer that loses it and what to try
+            out.print(escape(f"{r.name}: {r.verdict}"))
     if results:
         out.print(escape(f"artifacts in {results[0].artifact.parent}"))
 

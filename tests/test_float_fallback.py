@@ -179,8 +179,54 @@ def test_an_int16x8_the_converter_cannot_make_is_recorded_and_never_kept(monkeyp
 
     monkeypatch.setattr(fallback, "_converted", no_kernel)
     job = SimpleNamespace(options=ConvertOptions())
-    failed = fallback._int16x8(job, Format.TFLITE)
+    failed = fallback._made(job, Format.TFLITE, Quantization.INT16X8)
     assert failed.tried.made is False and failed.tried.step == "int16x8"
     assert failed.tried.failures == ("TFLite int16x8 conversion failed (op HARD_SWISH): not yet supported",)
     made = fallback._Candidate(job, Quantization.INT8, b"model", FallbackTry((), 1.2, 0.97, ("agreement",)))
     assert fallback._best([made, failed]) is made
+
+
+def test_a_layer_with_no_op_of_its_own_is_passed_over_for_the_next_worst(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A BatchNorm folded into tf2onnx's Conv__N has no node to keep in float: the next-ranked layer is kept."""
+    from types import SimpleNamespace
+
+    from edgekit.convert import fallback
+    from edgekit.errors import ConversionError
+    from edgekit.explain import golden
+
+    ranking = ["folded_bn", "conv", "dense"]
+
+    def worst(golden: object, fmt: Format, content: bytes, excluded: tuple[str, ...]) -> str | None:
+        return next((layer for layer in ranking if layer not in excluded), None)
+
+    def mixed_factory(reference: object, calibration: object, options: object):  # type: ignore[no-untyped-def]
+        def quantize(layers: tuple[str, ...]) -> bytes:
+            if "folded_bn" in layers:
+                raise ConversionError("no ONNX node belongs to the layer(s) folded_bn")
+            return ",".join(layers).encode()
+
+        return quantize
+
+    def measure(job, fmt, mode, content, float_layers=()):  # type: ignore[no-untyped-def]
+        tried = FallbackTry(float_layers, 0.0, 1.0 if "conv" in float_layers else 0.9, ())
+        return fallback._Candidate(job, mode, content, tried if "conv" in float_layers else replace_failures(tried))
+
+    def replace_failures(tried: FallbackTry) -> FallbackTry:
+        from dataclasses import replace
+
+        return replace(tried, failures=("top-1 agreement 90.00% < 99.0%",))
+
+    monkeypatch.setattr(golden, "capture_keras", lambda model, images: None)
+    monkeypatch.setattr(fallback, "_worst_quantized_layer", worst)
+    monkeypatch.setattr(fallback, "_measure", measure)
+    spec = SimpleNamespace(load_mixed_converter=lambda: mixed_factory)
+    monkeypatch.setitem(fallback.FORMATS, Format.ONNX, spec)
+    job = SimpleNamespace(
+        reference=SimpleNamespace(keras_model=None),
+        plan=SimpleNamespace(parity_inputs=np.zeros((4, 2)), calibration_inputs=None),
+        options=ConvertOptions(),
+    )
+    start = fallback._Candidate(job, Quantization.INT8, b"int8", FallbackTry((), 2.0, 0.9, ("agreement",)))
+    tries = fallback._float_layers(start, Format.ONNX)
+    assert [t.tried.float_layers for t in tries] == [("conv",)]
+    assert tries[-1].holds and tries[-1].content == b"conv"

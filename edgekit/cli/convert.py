@@ -83,9 +83,10 @@ class ConvertCommandOptions(ContractOptions, DataPlaceOptions):
         bool,
         typer.Option(
             "--allow-float-fallback",
-            help="int8 outside its band: keep the layers that add the most error in float, one at a time, until "
-            "the band holds (at most 4); the artifact is FORMAT-int8-mixed and its sidecar names the float layers. "
-            "Without it int8 stays full integer and a miss is an error.",
+            help="int8 outside its band: try, in order, the other calibration methods (FORMAT-int8, still full "
+            "integer), then the layers that add the most error in float, one at a time, at most 4 "
+            "(FORMAT-int8-mixed), then TFLite int16x8 (tflite-int16x8); the first that holds is kept and its "
+            "sidecar lists every try. Without it int8 stays full integer and a miss is an error.",
         ),
     ] = False
     data: DataOption = None

@@ -34,7 +34,9 @@ HISTOGRAM_SETTINGS: dict[CalibrationMethod, dict[str, Any]] = {
     },
     CalibrationMethod.ENTROPY: {"symmetric": False, "num_bins": 128, "num_quantized_bins": 128, "percentile": 99.999},
 }
-_ORT_KEYS = {"symmetric": "CalibTensorRangeSymmetric", "num_bins": "CalibNumBins", "percentile": "CalibPercentile"}
+# quantize_static passes these two on; its bin counts are create_calibrator's defaults, which the settings
+# above equal (tests/test_calibration.py keeps them equal)
+_ORT_KEYS = {"symmetric": "CalibTensorRangeSymmetric", "percentile": "CalibPercentile"}
 
 
 def onnx_calibration(method: CalibrationMethod) -> tuple[Any, dict[str, Any]]:
@@ -45,8 +47,6 @@ def onnx_calibration(method: CalibrationMethod) -> tuple[Any, dict[str, Any]]:
         return OrtMethod.MinMax, {}
     settings = HISTOGRAM_SETTINGS[method]
     extra = {key: settings[name] for name, key in _ORT_KEYS.items()}
-    if method is CalibrationMethod.ENTROPY:
-        extra["CalibNumQuantizedBins"] = settings["num_quantized_bins"]
     return (OrtMethod.Percentile if method is CalibrationMethod.PERCENTILE else OrtMethod.Entropy), extra
 
 

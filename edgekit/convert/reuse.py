@@ -21,9 +21,9 @@ def artifact_is_current(
     if manifest is None or not artifact.is_file():
         return False
     calibration = manifest.calibration or {}
+    method = "minmax" if mode is Quantization.INT16X8 else options.calibration_method  # int16x8 is min/max
     same_calibration = not mode.needs_calibration or (
-        calibration.get("count") == options.calibration_samples
-        and calibration.get("method", "minmax") == options.calibration_method
+        calibration.get("count") == options.calibration_samples and calibration.get("method", "minmax") == method
     )
     return (
         manifest.source_model.get("sha256") == source_sha256

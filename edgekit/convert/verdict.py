@@ -29,7 +29,8 @@ def verdict_of(job: Any, fmt: Format, content: bytes, tried_all: bool) -> str:
             "(int8 moves the images that sit close to a class boundary)"
         )
     others = " or ".join(m for m in CALIBRATION_METHODS if m != job.options.calibration_method)
-    steps = f"--calibration-method {others}, then keeps it in float" + (", then int16x8" if _has_int16x8(fmt) else "")
+    layers = ", then keeps it in float" if getattr(job.reference, "keras_model", None) is not None else ""
+    steps = f"--calibration-method {others}{layers}" + (", then int16x8" if _has_int16x8(fmt) else "")
     return f"{where}: --allow-float-fallback tries {steps}"
 
 

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.convert.artifacts import keep, measure_parity
+from edgekit.convert.own_output import refused
 from edgekit.convert.results import CALIBRATION_METHODS, ConversionResult, FallbackTry
-from edgekit.errors import ConversionError
+from edgekit.errors import ArtifactError, ConversionError
 from edgekit.formats import FORMATS, Format, Quantization
 
 RANKING_SAMPLES = 256  # held-out parity images the layers are ranked on (explain's default debug set)
@@ -52,11 +53,12 @@ def int8_or_mixed(job: Any, fmt: Format, content: bytes, started: float) -> Conv
         if tries[-1].holds:
             break
         tried_job = replace(job, options=replace(job.options, calibration_method=method))
-        tries.append(_measure(tried_job, fmt, Quantization.INT8, _converted(tried_job, fmt, Quantization.INT8)))
-    if not tries[-1].holds:
+        tries.append(_made(tried_job, fmt, Quantization.INT8))
+    if not tries[-1].holds and job.reference.keras_model is not None:  # a SavedModel has no layers to rank
         tries += _float_layers(_best(tries), fmt)
     if not tries[-1].holds and Quantization.INT16X8 in FORMATS[fmt].modes:
-        tries.append(_int16x8(job, fmt))
+        minmax = replace(job, options=replace(job.options, calibration_method="minmax"))  # int16x8 is min/max
+        tries.append(_made(minmax, fmt, Quantization.INT16X8))
     chosen = tries[-1] if tries[-1].holds else _best(tries)
     seconds = round(time.perf_counter() - started, 3)
     story = tuple(replace(t.tried, kept=t is chosen) for t in tries) if len(tries) > 1 else ()
@@ -72,15 +74,14 @@ def _converted(job: Any, fmt: Format, mode: Quantization) -> bytes:
     return FORMATS[fmt].load_converter()(job.reference, mode, job.plan.calibration_inputs, job.options)
 
 
-def _int16x8(job: Any, fmt: Format) -> _Candidate:
-    """Step 3, or why it could not be made (LiteRT has no int16x8 kernel for some ops: HARD_SWISH)."""
+def _made(job: Any, fmt: Format, mode: Quantization) -> _Candidate:
+    """Convert and measure one step, or record why it could not be made (LiteRT has no int16x8 kernel for
+    HARD_SWISH; a converter that fails on one calibration) and go on to the next."""
     try:
-        return _measure(job, fmt, Quantization.INT16X8, _converted(job, fmt, Quantization.INT16X8))
+        return _measure(job, fmt, mode, _converted(job, fmt, mode))
     except ConversionError as exc:
-        tried = FallbackTry(
-            (), 0.0, 0.0, (str(exc),), job.options.calibration_method, Quantization.INT16X8.value, made=False
-        )
-        return _Candidate(job, Quantization.INT16X8, b"", tried)
+        tried = FallbackTry((), 0.0, 0.0, (str(exc),), job.options.calibration_method, mode.value, made=False)
+        return _Candidate(job, mode, b"", tried)
 
 
 def _best(tries: list[_Candidate]) -> _Candidate:
@@ -99,12 +100,17 @@ def _float_layers(start: _Candidate, fmt: Format) -> list[_Candidate]:
     tries: list[_Candidate] = []
     candidate = start.content
     float_layers: tuple[str, ...] = ()
+    unkeepable: tuple[str, ...] = ()  # layers with no op of their own to keep in float (folded into another's)
     while (not tries or not tries[-1].holds) and len(float_layers) < job.options.float_fallback_tries:
-        layer = _worst_quantized_layer(golden, fmt, candidate, float_layers)
+        layer = _worst_quantized_layer(golden, fmt, candidate, (*float_layers, *unkeepable))
         if layer is None:
             break
-        float_layers = (*float_layers, layer)
-        candidate = quantize(float_layers)
+        try:
+            made = quantize((*float_layers, layer))
+        except ConversionError:  # "no ONNX node belongs to ...": rank the next layer instead
+            unkeepable = (*unkeepable, layer)
+            continue
+        candidate, float_layers = made, (*float_layers, layer)
         tries.append(_measure(job, fmt, Quantization.INT8_MIXED, candidate, float_layers))
     return tries
 
@@ -143,7 +149,11 @@ def _measure(
     with tempfile.TemporaryDirectory(prefix="edgekit-fallback-") as tmp:
         path = Path(tmp) / f"candidate{FORMATS[fmt].suffix}"
         path.write_bytes(content)
-        figures, failures = measure_parity(job, load(path), mode)
+        try:
+            loaded = load(path)
+        except ArtifactError as exc:  # edgekit's own candidate: a converter bug, named with its op
+            raise refused(fmt, f"{fmt.value}-{mode.value} candidate", content, exc) from exc
+        figures, failures = measure_parity(job, loaded, mode)
     figures = figures or {}
     tried = FallbackTry(
         float_layers,
