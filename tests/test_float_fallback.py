@@ -190,9 +190,9 @@ def test_a_layer_with_no_op_of_its_own_is_passed_over_for_the_next_worst(monkeyp
     """A BatchNorm folded into tf2onnx's Conv__N has no node to keep in float: the next-ranked layer is kept."""
     from types import SimpleNamespace
 
-    from edgekit.workflows import float_fallback as fallback
     from edgekit.errors import ConversionError
     from edgekit.explain import golden
+    from edgekit.workflows import float_fallback as fallback
 
     ranking = ["folded_bn", "conv", "dense"]
 
