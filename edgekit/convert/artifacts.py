@@ -206,7 +206,7 @@ def _manifest(job: _Job, fmt: Format, mode: Quantization, artifact: Path) -> Art
         edgekit_version=__version__,
         versions=library_versions(),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        calibration={**plan.calibration, "method": _method(options, mode)}
+        calibration={**plan.calibration, "method": options.method_for(mode)}
         if mode.needs_calibration and plan.calibration
         else None,
         evaluation_note=prepared.evaluation_note,
@@ -214,11 +214,6 @@ def _manifest(job: _Job, fmt: Format, mode: Quantization, artifact: Path) -> Art
         runtime=FORMATS[fmt].backends[0],
         dataset=prepared.dataset.name,
     )
-
-
-def _method(options: ConvertOptions, mode: Quantization) -> str:
-    """The calibration method the artifact's ranges came from (int16x8 takes min/max, whatever was asked)."""
-    return "minmax" if mode is Quantization.INT16X8 else options.calibration_method
 
 
 def measure_parity(job: _Job, loaded: Any, mode: Quantization) -> tuple[dict[str, Any] | None, list[str]]:

@@ -39,6 +39,11 @@ HISTOGRAM_SETTINGS: dict[CalibrationMethod, dict[str, Any]] = {
 _ORT_KEYS = {"symmetric": "CalibTensorRangeSymmetric", "percentile": "CalibPercentile"}
 
 
+def method_of(options: Any) -> CalibrationMethod:
+    """The method ``options`` asks for (minmax when they say nothing: the converters' default)."""
+    return CalibrationMethod(getattr(options, "calibration_method", CalibrationMethod.MINMAX))
+
+
 def onnx_calibration(method: CalibrationMethod) -> tuple[Any, dict[str, Any]]:
     """onnxruntime's CalibrationMethod and quantize_static extra_options for ``method``."""
     from onnxruntime.quantization import CalibrationMethod as OrtMethod

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.convert.calibration import CalibrationMethod, onnx_calibration
+from edgekit.convert.calibration import CalibrationMethod, method_of, onnx_calibration
 from edgekit.convert.onnx_dynamic import MATMUL_OPS, quantize_rowwise
 from edgekit.convert.onnx_fusions import fuse_hard_swish
 from edgekit.errors import ConversionError
@@ -96,11 +96,7 @@ def to_onnx(
         raise ConversionError(f"ONNX cannot do {mode.value}")
     if calibration_inputs is None or len(calibration_inputs) == 0:
         raise ConversionError("ONNX int8 needs calibration images")
-    return _quantize_static(_prepared(proto), calibration_inputs, method=_method(options))
-
-
-def _method(options: Any) -> CalibrationMethod:
-    return CalibrationMethod(getattr(options, "calibration_method", CalibrationMethod.MINMAX))
+    return _quantize_static(_prepared(proto), calibration_inputs, method=method_of(options))
 
 
 def _prepared(proto: Any) -> bytes:
@@ -210,7 +206,7 @@ def mixed_int8(reference: Any, calibration_inputs: np.ndarray, options: Any = No
         nodes = tuple(n for n in names if n in wanted)
         if not nodes:
             raise ConversionError(f"no ONNX node belongs to the layer(s) {', '.join(float_layers)}")
-        return _quantize_static(prepared, calibration_inputs, nodes, _method(options))
+        return _quantize_static(prepared, calibration_inputs, nodes, method_of(options))
 
     return quantize
 

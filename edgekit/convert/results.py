@@ -59,6 +59,10 @@ class ConvertOptions:
         if self.float_fallback_tries < 1:
             raise UsageError(f"the float fallback needs at least 1 try, got {self.float_fallback_tries}")
 
+    def method_for(self, mode: Quantization) -> str:
+        """The calibration method an artifact of ``mode`` gets its ranges from (int16x8 takes min/max)."""
+        return "minmax" if mode is Quantization.INT16X8 else self.calibration_method
+
     def artifact_options(self, fmt: Format, mode: Quantization) -> dict[str, Any]:
         """The options that change this artifact's bytes (recorded, and compared for reuse)."""
         if (fmt, mode) != (Format.ONNX, Quantization.DYNAMIC):

@@ -21,7 +21,7 @@ def artifact_is_current(
     if manifest is None or not artifact.is_file():
         return False
     calibration = manifest.calibration or {}
-    method = "minmax" if mode is Quantization.INT16X8 else options.calibration_method  # int16x8 is min/max
+    method = options.method_for(mode)
     same_calibration = not mode.needs_calibration or (
         calibration.get("count") == options.calibration_samples and calibration.get("method", "minmax") == method
     )

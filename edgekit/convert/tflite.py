@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.convert.calibration import CalibrationMethod
+from edgekit.convert.calibration import CalibrationMethod, method_of
 from edgekit.convert.tflite_calibration import calibrated_model, quantized, with_ranges
 from edgekit.errors import ConversionError
 from edgekit.formats import Quantization
@@ -53,7 +53,7 @@ def to_tflite(
     tf = import_tensorflow()
     converter = _converter(tf, reference)
     _configure(tf, converter, mode, calibration_inputs, reference.facts.input_shape)
-    method = calibration_method(options)
+    method = method_of(options)
     if mode is Quantization.INT8 and method is not CalibrationMethod.MINMAX:
         assert calibration_inputs is not None  # _configure refuses int8 without them
         images = calibration_inputs
@@ -63,10 +63,6 @@ def to_tflite(
     if mode in (Quantization.INT8, Quantization.INT16X8):
         check_full_integer(content)
     return content
-
-
-def calibration_method(options: Any) -> CalibrationMethod:
-    return CalibrationMethod(getattr(options, "calibration_method", CalibrationMethod.MINMAX))
 
 
 def _converter(tf: Any, reference: Any) -> Any:
@@ -88,7 +84,7 @@ def mixed_int8(reference: Any, calibration_inputs: np.ndarray, options: Any = No
     tf = import_tensorflow()
     converter = _converter(tf, reference)
     _configure(tf, converter, Quantization.INT8, calibration_inputs, reference.facts.input_shape)
-    method = calibration_method(options)
+    method = method_of(options)
     calibrated = _guarded(
         Quantization.INT8, lambda: with_ranges(calibrated_model(converter), calibration_inputs, method)
     )

@@ -57,8 +57,8 @@ def int8_or_mixed(job: Any, fmt: Format, content: bytes, started: float) -> Conv
     if not tries[-1].holds and job.reference.keras_model is not None:  # a SavedModel has no layers to rank
         tries += _float_layers(_best(tries), fmt)
     if not tries[-1].holds and Quantization.INT16X8 in FORMATS[fmt].modes:
-        minmax = replace(job, options=replace(job.options, calibration_method="minmax"))  # int16x8 is min/max
-        tries.append(_made(minmax, fmt, Quantization.INT16X8))
+        as_made = replace(job.options, calibration_method=job.options.method_for(Quantization.INT16X8))
+        tries.append(_made(replace(job, options=as_made), fmt, Quantization.INT16X8))
     chosen = tries[-1] if tries[-1].holds else _best(tries)
     seconds = round(time.perf_counter() - started, 3)
     story = tuple(replace(t.tried, kept=t is chosen) for t in tries) if len(tries) > 1 else ()
