@@ -17,6 +17,7 @@ check per call): use it from one thread (make one per thread; ``Model.predict`` 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -59,5 +60,6 @@ def prepare(plan: RunnerPlan, batch: int, own: bool = False) -> Runner:
     buffer = np.empty((batch, *plan.item_shape), dtype=plan.session.input.dtype)
     steps = _steps(pixels, plan.sample_shapes, buffer)
     in_place = pixels.write if buffer.size > SMALL else None
-    run: Runner = plan.session.prepared(Prepared(buffer, steps, in_place, plan.result, plan.general, own))
+    steps_for = functools.partial(_steps, pixels, plan.sample_shapes)
+    run: Runner = plan.session.prepared(Prepared(buffer, steps, in_place, steps_for, plan.result, plan.general, own))
     return run

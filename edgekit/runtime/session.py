@@ -32,6 +32,7 @@ class Prepared:
     buffer: np.ndarray  # the input, in the model's dtype and shape, allocated once
     steps: dict[tuple[int, ...], Step]  # uint8 raw shape -> the one ufunc that writes ``buffer`` from it
     in_place: Callable[[np.ndarray, np.ndarray], object] | None  # (raw, input tensor) -> fills it; big batches
+    steps_for: Callable[[np.ndarray], dict[tuple[int, ...], Step]]  # the same steps writing another array (a tensor)
     result: Callable[[np.ndarray], Any]  # raw output -> the light result
     fallback: Callable[[Any], Any]  # any other input -> the general path's result
     own: bool = False  # the call is for one thread: a session with a lock may give it an interpreter of its own
@@ -66,8 +67,9 @@ class Session:
     def prepared(self, prepared: Prepared) -> Callable[[Any], Any]:
         """One flat call ``run(raw)``: uint8 samples of a shape in ``steps`` are written into the buffer by
         their ufunc, run, and wrapped by ``result``; anything else goes to ``fallback``. A session that can
-        hand out its input tensor may fill it with ``in_place`` instead (saves a copy on big batches).
-        Filling happens inside the session's lock where there is one."""
+        hand out its input tensor may fill it with ``in_place`` instead (saves a copy on big batches), or,
+        for a call of its own (``own``), write the tensor through ``steps_for(tensor)``. Filling happens inside
+        the session's lock where there is one."""
         raise NotImplementedError
 
     def bind(self, x: np.ndarray) -> Callable[[], np.ndarray]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from edgekit.runtime.session import UINT8, Prepared, Session, run_failed, single
 from edgekit.runtime.tensors import tflite_info
 from edgekit.runtime.tflite.graph import custom_op_runner
 
+_WRAPPER = ("Invoke", "GetTensor")  # the C++ wrapper's calls a prepared call of its own uses
 _UNRESOLVED = re.compile(r"unresolved custom op: ([\w.\-]+)", re.IGNORECASE)
 
 
@@ -88,12 +88,10 @@ class TFLiteSession(Session):
             return self._get(self._out)  # get_tensor returns a copy
 
     def prepared(self, prepared: Prepared) -> Callable[[Any], Any]:
-        if prepared.own:  # an interpreter of its own, sized once: no lock, no resize check per call
+        if prepared.own:  # an interpreter of its own, sized once and never resized: no lock, no checks per call
             own = type(self)(self._module, self._content, self.path, self._num_threads)
             own._fit(tuple(prepared.buffer.shape))
-            if prepared.in_place is None:
-                return own._prepared_own(prepared)
-            return own.prepared(replace(prepared, own=False))
+            return own._prepared_own(prepared)
         if prepared.in_place is not None:
             return self._prepared_in_place(prepared, prepared.in_place)
         lock, fit, set_tensor, invoke, get_tensor = self._lock, self._fit, self._set, self._invoke, self._get
@@ -118,8 +116,52 @@ class TFLiteSession(Session):
 
         return run
 
+    def _tensor_view(self) -> np.ndarray | None:
+        """The input tensor as an array that stays valid while nothing resizes this interpreter, or None.
+
+        The first invoke applies the default delegate (XNNPACK), which moves every tensor: a view taken before
+        it points at freed memory (measured: heap corruption within 100 calls). So: invoke once, take the
+        view, invoke again and check the tensor did not move."""
+        if not all(callable(getattr(getattr(self._interpreter, "_interpreter", None), n, None)) for n in _WRAPPER):
+            return None  # an interpreter without the C++ wrapper every TFLite Python API has had so far
+        try:
+            self._set(self._in, np.zeros(self._shape, self.input.dtype))
+            self._invoke()  # public: it refuses while anything (even a local name) holds the wrapper
+            view: np.ndarray = self._interpreter.tensor(self._in)()
+            self._interpreter._interpreter.Invoke()
+            moved = self._interpreter.tensor(self._in)().__array_interface__["data"] != view.__array_interface__["data"]
+        except (RuntimeError, ValueError):
+            return None  # the first real call will say what is wrong, in the copying path's words
+        return None if moved else view
+
     def _prepared_own(self, prepared: Prepared) -> Callable[[Any], Any]:
-        """The small-batch call on an interpreter nothing else uses, already at the buffer's shape."""
+        """The call on an interpreter nothing else uses, already at the buffer's shape: the pixel ufunc writes
+        the input tensor itself (a view held for the runner's life, which saves set_tensor's copy) and the
+        interpreter is invoked through its C++ wrapper, as ``Interpreter.invoke`` does after a reference check
+        that a held view would fail. Nothing resizes this interpreter, so the view stays valid."""
+        tensor = self._tensor_view()
+        if tensor is None:
+            return self._prepared_copy(prepared)
+        wrapper = self._interpreter._interpreter
+        invoke, get_tensor, o, name = wrapper.Invoke, wrapper.GetTensor, self._out, self.name
+        steps, result, fallback, ndarray = prepared.steps_for(tensor), prepared.result, prepared.fallback, np.ndarray
+
+        def run(raw: Any) -> Any:
+            step = steps.get(raw.shape) if type(raw) is ndarray and (raw.dtype is UINT8 or raw.dtype == UINT8) else None
+            if step is None:
+                return fallback(raw)
+            ufunc, operand, out = step
+            try:
+                ufunc(raw, operand, out)
+                invoke()
+            except (RuntimeError, ValueError) as exc:
+                raise run_failed(self.path, name, exc) from exc  # self: the interpreter lives as long as the view
+            return result(get_tensor(o, 0))  # a copy
+
+        return run
+
+    def _prepared_copy(self, prepared: Prepared) -> Callable[[Any], Any]:
+        """The own call where the input tensor cannot be held: fill the buffer, set_tensor, invoke."""
         set_tensor, invoke, get_tensor, i, o, path, name = (
             self._set,
             self._invoke,
