@@ -122,7 +122,7 @@ def test_an_op_without_an_int16x8_kernel_is_named(tmp_path) -> None:  # type: ig
 def test_the_verdict_names_the_next_options_each_format_has() -> None:
     from types import SimpleNamespace
 
-    from edgekit.convert.verdict import verdict_of
+    from edgekit.workflows.verdict import verdict_of
 
     job = SimpleNamespace(
         reference=SimpleNamespace(keras_model=None),

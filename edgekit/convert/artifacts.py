@@ -146,15 +146,10 @@ def _convert_one(job: _Job, fmt: Format, mode: Quantization) -> ConversionResult
     started = time.perf_counter()
     calibration = job.plan.calibration_inputs if mode.needs_calibration else None
     content = FORMATS[fmt].load_converter()(job.reference, mode, calibration, job.options)
-    fallback = job.options.int8_fallback
-    if mode is Quantization.INT8 and job.options.allow_float_fallback and fallback is not None:
-        return fallback(job, fmt, content, started)
-    result = keep(job, fmt, mode, content, round(time.perf_counter() - started, 3))
-    if mode is Quantization.INT8 and result.parity_failures:
-        from edgekit.convert.verdict import verdict_of
-
-        return replace(result, verdict=verdict_of(job, fmt, content, tried_all=False))
-    return result
+    review = job.options.int8_review
+    if mode is Quantization.INT8 and review is not None:  # the fallback loop and the verdict (edgekit.workflows)
+        return review(job, fmt, content, started)
+    return keep(job, fmt, mode, content, round(time.perf_counter() - started, 3))
 
 
 def keep(

@@ -18,7 +18,7 @@ DEFAULT_PARITY_SAMPLES = 500
 DEFAULT_FLOAT_FALLBACK_TRIES = 4  # layers kept in float, at most, before --allow-float-fallback gives up
 # (the conversion job, format, full-integer bytes, start time) -> the kept result: what allow_float_fallback
 # runs, plugged in from above (edgekit.workflows.float_fallback needs explain, which convert must not import)
-Int8Fallback = Callable[[Any, Format, bytes, float], Any]
+Int8Review = Callable[[Any, Format, bytes, float], Any]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ConvertOptions:
     allow_float_fallback: bool = False  # int8 outside its band: keep the worst layers in float until it holds
     float_fallback_tries: int = DEFAULT_FLOAT_FALLBACK_TRIES
     calibration_method: str = "minmax"  # how int8 activation ranges are drawn: minmax, percentile, entropy
-    int8_fallback: Int8Fallback | None = field(default=None, compare=False, repr=False)  # edgekit.workflows sets it
+    int8_review: Int8Review | None = field(default=None, compare=False, repr=False)  # edgekit.workflows sets it
 
     def validate(self) -> None:
         if self.calibration_samples < 1:
@@ -50,7 +50,7 @@ class ConvertOptions:
             raise UsageError(
                 "--allow-float-fallback needs the parity check: it keeps layers in float until the band holds"
             )
-        if self.allow_float_fallback and self.int8_fallback is None:
+        if self.allow_float_fallback and self.int8_review is None:
             raise UsageError("allow_float_fallback needs its loop", "call edgekit.workflows.convert_all, which has it")
         if self.calibration_method not in CALIBRATION_METHODS:
             raise UsageError(

@@ -12,7 +12,7 @@ held-out parity images, and the layer whose own added error is largest (the lowe
 onnxruntime's ``nodes_to_exclude``. The kept artifact is FORMAT-int8 (a calibration method held),
 FORMAT-int8-mixed (its sidecar naming the float layers) or tflite-int16x8, with every try in its sidecar;
 candidates that missed are not kept. When none holds, the best is kept and its verdict says what is left.
-Without the flag nothing here runs: full integer stays the promise, a miss an error with a verdict.
+Without the flag only the verdict runs: full integer stays the promise, a miss an error with a verdict.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from edgekit.convert.own_output import refused
 from edgekit.convert.results import CALIBRATION_METHODS, ConversionResult, FallbackTry
 from edgekit.errors import ArtifactError, ConversionError
 from edgekit.formats import FORMATS, Format, Quantization
+from edgekit.workflows.verdict import verdict_of
 
 RANKING_SAMPLES = 256  # held-out parity images the layers are ranked on (explain's default debug set)
 
@@ -47,7 +48,13 @@ class _Candidate:
 
 
 def int8_or_mixed(job: Any, fmt: Format, content: bytes, started: float) -> ConversionResult:
-    """The first candidate that holds its band, in the module docstring's order (else the best one)."""
+    """The first candidate that holds its band, in the module docstring's order (else the best one); without
+    --allow-float-fallback, the int8 artifact as converted, with a verdict when it misses its band."""
+    if not job.options.allow_float_fallback:
+        result = keep(job, fmt, Quantization.INT8, content, round(time.perf_counter() - started, 3))
+        if not result.parity_failures:
+            return result
+        return replace(result, verdict=verdict_of(job, fmt, content, tried_all=False))
     tries = [_measure(job, fmt, Quantization.INT8, content)]
     for method in (m for m in CALIBRATION_METHODS if m != job.options.calibration_method):
         if tries[-1].holds:
@@ -65,8 +72,6 @@ def int8_or_mixed(job: Any, fmt: Format, content: bytes, started: float) -> Conv
     result = keep(chosen.job, fmt, chosen.mode, chosen.content, seconds, story)
     if chosen.holds:
         return result
-    from edgekit.convert.verdict import verdict_of
-
     return replace(result, verdict=verdict_of(chosen.job, fmt, chosen.content, tried_all=True))
 
 

@@ -1,4 +1,5 @@
-"""The one-line verdict on an int8 artifact outside its band: which layer loses it, and what to do next."""
+"""The one-line verdict on an int8 artifact outside its band: which layer loses it (explain's ranking), and what to
+do next. A workflow: it reads convert's results and explain's comparison, so it sits above both."""
 
 from __future__ import annotations
 
