@@ -47,7 +47,8 @@ def convert_all(
     """Convert one model to every (format, mode) pair; the model and data are loaded once.
 
     Every artifact is written atomically with its sidecar. Parity is measured on held-out images
-    and recorded; raise_for_parity() turns figures outside their band into an error.
+    and recorded; raise_for_parity() turns figures outside their band into an error. The int8 review
+    (--allow-float-fallback's loop, the verdict on a miss) is ``edgekit.workflows.convert_all``'s.
     """
     options, reporter = options or ConvertOptions(), reporter or SilentReporter()
     options.validate()
