@@ -28,6 +28,31 @@ def test_percentile_and_entropy_ranges_ignore_one_outlier_that_minmax_would_stre
     assert entropy[1] < 12.0 and entropy[0] < -2.0  # minmax's high end would be 50
 
 
+def test_entropy_clips_an_outlier_the_first_batch_already_holds() -> None:
+    """With onnxruntime's 128 bins for 128 quantized bins, a histogram whose range the first batch sets never
+    grows, the KL search has one candidate (the whole range) and entropy is min/max: high end 50 here."""
+    batches = _outlier_batches()
+    batches[0], batches[2] = batches[2], batches[0]
+    low, high = histogram_ranges(CalibrationMethod.ENTROPY, batches)["t"]
+    assert high < 12.0 and low < -2.0
+
+
+def test_onnx_quantize_static_gets_the_entropy_bins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """quantize_static has no option for bin counts: histogram_bins hands them to its calibrator."""
+    import importlib
+
+    from edgekit.convert.calibration import HISTOGRAM_SETTINGS, histogram_bins
+
+    module = importlib.import_module("onnxruntime.quantization.quantize")
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(module, "create_calibrator", lambda *a, extra_options=None, **k: seen.append(extra_options))
+    with histogram_bins(CalibrationMethod.ENTROPY):
+        module.create_calibrator("model.onnx", extra_options={"symmetric": False})
+    module.create_calibrator("model.onnx", extra_options={})  # outside: untouched
+    assert seen == [{"symmetric": False, "num_bins": 2048, "num_quantized_bins": 128}, {}]
+    assert HISTOGRAM_SETTINGS[CalibrationMethod.ENTROPY]["num_bins"] == 2048
+
+
 def test_an_unknown_method_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="--calibration-method must be minmax, percentile, entropy"):
         ConvertOptions(calibration_method="kl").validate()

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.convert.calibration import CalibrationMethod, method_of, onnx_calibration
+from edgekit.convert.calibration import CalibrationMethod, histogram_bins, method_of, onnx_calibration
 from edgekit.convert.onnx_dynamic import MATMUL_OPS, quantize_rowwise
 from edgekit.convert.onnx_fusions import fuse_hard_swish
 from edgekit.errors import ConversionError
@@ -169,7 +169,7 @@ def _quantize_static(
         source.write_bytes(prepared)
         reader = type("Reader", (_Calibration, CalibrationDataReader), {})(calibration_inputs)
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # its histogram calibrators print
+            with contextlib.redirect_stdout(io.StringIO()), histogram_bins(method):  # its histogram calibrators print
                 quantize_static(
                     source,
                     quantized,
