@@ -68,7 +68,7 @@ def histogram_bins(method: CalibrationMethod) -> Iterator[None]:
         return
     import importlib
 
-    ort_quantize = importlib.import_module("onnxruntime.quantization.quantize")  # the module, not its function
+    ort_quantize: Any = importlib.import_module("onnxruntime.quantization.quantize")  # the module, not its function
 
     original = ort_quantize.create_calibrator
     bins = {key: HISTOGRAM_SETTINGS[method][key] for key in _BINS}
